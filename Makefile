@@ -1,0 +1,57 @@
+# The live cohort dashboard. `make run` serves it, `make test` checks it. `make help` lists all.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+HOST ?= 127.0.0.1
+SIMULATE ?= 1
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install run serve migrate seed test test-py test-js test-e2e lint types format bench clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the pinned dependencies
+
+migrate: install ## Apply database migrations
+	$(BIN)/python manage.py migrate --noinput
+
+seed: migrate ## Create the demo data (idempotent)
+	$(BIN)/python manage.py seed_demo
+
+run: seed ## Serve the live dashboard on $(HOST):$(PORT) (SIMULATE=0 to stop the simulator)
+	@echo ""
+	@echo "  Live cohort dashboard: http://$(HOST):$(PORT)/"
+	@echo "  Demo logins (password = user name): admin (staff), mentor, mentor2, learner"
+	@echo "  API docs: http://$(HOST):$(PORT)/api/docs/"
+	@echo ""
+	SIMULATE=$(SIMULATE) $(BIN)/uvicorn dashboard.asgi:application --host $(HOST) --port $(PORT) \
+		--loop uvloop --ws websockets-sansio --lifespan on --no-access-log
+
+test: install lint types test-py ## Lint, type-check and run every test
+
+test-py: install ## Run the Python test suite
+	$(BIN)/pytest -q
+
+lint: install ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install ## Format the code with ruff
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+types: install ## mypy with django-stubs and djangorestframework-stubs
+	$(BIN)/mypy dashboard realtime
+
+clean: ## Remove the virtualenv, the SQLite database and collected static files
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles

@@ -1,0 +1,1 @@
+"""REST: one small view per operation, each calling one service or selector."""

@@ -1,0 +1,32 @@
+"""What every API view shares: authentication, the write throttle, the error responses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework.views import APIView
+
+from dashboard.apis.serializers import ErrorSerializer
+from dashboard.apis.throttling import WriteThrottle
+
+
+class ApiView(APIView):
+    throttle_classes = [WriteThrottle]
+
+
+def errors(*codes: int) -> dict[int, Any]:
+    """Return the OpenAPI responses for the error statuses a view may answer."""
+    return {code: OpenApiResponse(ErrorSerializer) for code in (401, *codes)}
+
+
+class IdConverter:
+    """A path id: 1 to 18 digits, so no value can overflow a database integer."""
+
+    regex = "[0-9]{1,18}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)

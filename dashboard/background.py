@@ -1,0 +1,44 @@
+"""The helpers that run inside the server process in the embedded default."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from django.conf import settings
+
+from dashboard import lifespan
+
+_registered = False
+
+
+def register_default_helpers() -> None:
+    """Register the in-process helpers once per process (the simulator when ``SIMULATE``)."""
+    global _registered
+    if _registered:
+        return
+    _registered = True
+    if settings.SIMULATE:
+        _register_simulator()
+
+
+def _register_simulator() -> None:
+    from dashboard.models import Cohort
+    from dashboard.simulator import run_simulator
+
+    stop = threading.Event()
+    thread: dict[str, threading.Thread] = {}
+
+    def _run() -> None:
+        cohort_ids = list(Cohort.objects.values_list("id", flat=True))
+        run_simulator(cohort_ids=cohort_ids, interval=settings.SIMULATE_INTERVAL, stop=stop)
+
+    async def start() -> None:
+        thread["t"] = threading.Thread(target=_run, name="simulator", daemon=True)
+        thread["t"].start()
+
+    async def stop_() -> None:
+        stop.set()
+        await asyncio.to_thread(thread["t"].join, 5)
+
+    lifespan.on_startup("simulator", start, stop_)

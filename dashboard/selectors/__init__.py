@@ -1,0 +1,1 @@
+"""Reads. Selectors return plain data for the APIs and the realtime layer."""

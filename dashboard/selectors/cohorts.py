@@ -1,0 +1,192 @@
+"""Reads of cohorts: the list, the snapshot, the event log, the caller's memberships."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import connection, transaction
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from dashboard.models import Cohort, Event, Membership, Milestone, Progress
+from dashboard.selectors.stats import MilestoneDue, cohort_stats, learner_risk
+from realtime.presence import presence_snapshot
+from realtime.protocol import EventPayload, event_payload, iso_ms, progress_cell
+
+FEED_SIZE = 50
+EVENTS_PAGE_MAX = 500
+
+
+def cohorts_visible(*, user: User) -> QuerySet[Cohort]:
+    """Return the cohorts ``user`` may see: all for staff, else those they belong to."""
+    cohorts = Cohort.objects.select_related("program").order_by("id")
+    if getattr(user, "is_staff", False):
+        return cohorts
+    # A subquery, not a join: a join on memberships would also narrow later annotations.
+    return cohorts.filter(pk__in=Membership.objects.filter(user=user).values("cohort_id"))
+
+
+def cohort_list(*, user: User) -> list[dict[str, Any]]:
+    """Return the cohort list of api.md with learner count and completion, in two queries."""
+    cohorts = list(
+        cohorts_visible(user=user).annotate(
+            learner_count=Count("memberships", filter=Q(memberships__role="learner"), distinct=True)
+        )
+    )
+    totals = {
+        row["cohort_id"]: row
+        for row in Progress.objects.filter(cohort__in=[c.pk for c in cohorts])
+        .values("cohort_id")
+        .annotate(
+            total=Count("id"), completed=Count("id", filter=Q(status=Progress.Status.COMPLETED))
+        )
+    }
+    result = []
+    for cohort in cohorts:
+        row = totals.get(cohort.pk, {"total": 0, "completed": 0})
+        result.append(
+            {
+                "id": cohort.pk,
+                "name": cohort.name,
+                "program": cohort.program.name,
+                "start_date": cohort.start_date.isoformat(),
+                "end_date": cohort.end_date.isoformat(),
+                "learner_count": cohort.learner_count,  # type: ignore[attr-defined]
+                "completion": round(row["completed"] / row["total"], 4) if row["total"] else 0.0,
+            }
+        )
+    return result
+
+
+@contextmanager
+def consistent_read() -> Iterator[None]:
+    """Run the enclosed reads against one snapshot of the database.
+
+    PostgreSQL gets a REPEATABLE READ transaction; SQLite's transaction (IMMEDIATE in these
+    settings) already reads one state. Inside an existing transaction (tests) it adds nothing.
+    """
+    if connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
+
+
+def cohort_snapshot(*, cohort_id: int) -> dict[str, Any]:
+    """Return the dashboard's initial load: a fixed number of queries whatever the size.
+
+    ``seq`` is read in the same database snapshot as the rows, so subscribing with
+    ``since=seq`` replays exactly the events the snapshot does not yet reflect.
+    """
+    with consistent_read():
+        cohort = Cohort.objects.select_related("program").get(pk=cohort_id)
+        milestones = list(Milestone.objects.filter(program_id=cohort.program_id).order_by("order"))
+        learners = list(
+            Membership.objects.filter(cohort_id=cohort_id, role=Membership.Role.LEARNER)
+            .select_related("user")
+            .order_by("id")
+        )
+        rows = list(
+            Progress.objects.filter(cohort_id=cohort_id).values_list(
+                "learner_id", "milestone_id", "status", "score", "version", "updated_at"
+            )
+        )
+        feed = list(
+            Event.objects.filter(cohort_id=cohort_id)
+            .select_related("actor")
+            .order_by("-seq")[:FEED_SIZE]
+        )
+
+    slug_of = {m.pk: m.slug for m in milestones}
+    dues = [MilestoneDue(m.slug, m.title, cohort.due_date(m.week)) for m in milestones]
+    now = timezone.now()
+    today = timezone.localdate(now)
+    cells: dict[int, dict[str, Any]] = defaultdict(dict)
+    risk_input: dict[int, dict[str, Any]] = defaultdict(dict)
+    for learner_id, milestone_id, status, score, version, updated_at in rows:
+        slug = slug_of[milestone_id]
+        cells[learner_id][slug] = progress_cell(
+            status=status, score=score, version=version, updated_at=updated_at
+        )
+        risk_input[learner_id][slug] = (status, updated_at)
+
+    learner_rows = []
+    at_risk = 0
+    for learner in learners:
+        reasons = learner_risk(cells=risk_input[learner.pk], milestones=dues, today=today, now=now)
+        at_risk += bool(reasons)
+        learner_rows.append(
+            {
+                "id": learner.pk,
+                "user": learner.user_id,
+                "name": learner.user.get_full_name() or learner.user.username,
+                "progress": cells[learner.pk],
+                "at_risk": bool(reasons),
+                "risk_reasons": reasons,
+            }
+        )
+
+    return {
+        "cohort": {
+            "id": cohort.pk,
+            "name": cohort.name,
+            "program": cohort.program.name,
+            "start_date": cohort.start_date.isoformat(),
+            "end_date": cohort.end_date.isoformat(),
+        },
+        "milestones": [
+            {
+                "slug": m.slug,
+                "title": m.title,
+                "order": m.order,
+                "week": m.week,
+                "due_date": cohort.due_date(m.week).isoformat(),
+            }
+            for m in milestones
+        ],
+        "learners": learner_rows,
+        "stats": cohort_stats(
+            milestone_slugs=[m.slug for m in milestones],
+            cells=((slug_of[r[1]], r[2]) for r in rows),
+            learner_count=len(learners),
+            at_risk=at_risk,
+        ),
+        "feed": [event_payload(e) for e in feed],
+        "seq": cohort.head_seq,
+        "presence": presence_snapshot(cohort_id),
+        "generated_at": iso_ms(now),
+    }
+
+
+def events_after(*, cohort_id: int, after: int, limit: int) -> tuple[list[EventPayload], int]:
+    """Return the cohort's events with ``seq > after``, oldest first, and the head seq.
+
+    The head is read first and the page is clipped to it, so ``head`` is never behind
+    the events returned.
+    """
+    head = Cohort.objects.values_list("head_seq", flat=True).get(pk=cohort_id)
+    events = (
+        Event.objects.filter(cohort_id=cohort_id, seq__gt=after, seq__lte=head)
+        .select_related("actor")
+        .order_by("seq")[: min(limit, EVENTS_PAGE_MAX)]
+    )
+    return [event_payload(e) for e in events], head
+
+
+def user_memberships(*, user: User) -> list[dict[str, Any]]:
+    """Return the caller's memberships: cohort id, role, and learner id (null for mentors)."""
+    return [
+        {
+            "cohort": m.cohort_id,
+            "role": m.role,
+            "learner": m.pk if m.role == Membership.Role.LEARNER else None,
+        }
+        for m in Membership.objects.filter(user=user).order_by("cohort_id")
+    ]

@@ -1,0 +1,101 @@
+"""Cohort membership and cohort details."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+
+from dashboard import clock
+from dashboard.errors import InvalidInput
+from dashboard.models import Cohort, Event, Membership, Milestone, Progress
+from dashboard.services.events import event_append
+from realtime.protocol import progress_cell, user_ref
+
+
+def learner_add(*, actor: User | None, cohort: Cohort, user: User) -> Membership:
+    """Enrol ``user`` as a learner: a membership, a not-started cell per milestone, one event."""
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                membership = Membership.objects.create(
+                    user=user, cohort=cohort, role=Membership.Role.LEARNER
+                )
+        except IntegrityError as exc:
+            raise InvalidInput("Already a member of this cohort.", code="already_member") from exc
+        now = clock.now()
+        milestones = list(Milestone.objects.filter(program_id=cohort.program_id))
+        Progress.objects.bulk_create(
+            Progress(learner=membership, milestone=m, cohort=cohort, updated_at=now)
+            for m in milestones
+        )
+        event_append(
+            cohort_id=cohort.pk,
+            kind=Event.Kind.LEARNER_ADDED,
+            actor=actor,
+            data={
+                "learner": user_ref(user) | {"id": membership.pk},  # type: ignore[operator]
+                "progress": {
+                    m.slug: progress_cell(
+                        status=Progress.Status.NOT_STARTED, score=None, version=1, updated_at=now
+                    )
+                    for m in milestones
+                },
+            },
+        )
+    return membership
+
+
+def mentor_add(*, cohort: Cohort, user: User) -> Membership:
+    """Make ``user`` a mentor of the cohort (no event: the matrix does not change)."""
+    membership, _ = Membership.objects.get_or_create(
+        user=user, cohort=cohort, defaults={"role": Membership.Role.MENTOR}
+    )
+    return membership
+
+
+def cohort_payload(cohort: Cohort) -> dict[str, object]:
+    return {
+        "id": cohort.pk,
+        "name": cohort.name,
+        "program": cohort.program.name,
+        "start_date": cohort.start_date.isoformat(),
+        "end_date": cohort.end_date.isoformat(),
+    }
+
+
+def cohort_update(
+    *,
+    actor: User | None,
+    cohort: Cohort,
+    name: str | None = None,
+    start_date: date | None = None,
+    end_date: date | None = None,
+) -> Cohort:
+    """Change a cohort's name or dates, appending ``cohort.updated``."""
+    with transaction.atomic():
+        locked = Cohort.objects.select_for_update().select_related("program").get(pk=cohort.pk)
+        if name is not None:
+            locked.name = name.strip()
+        if start_date is not None:
+            locked.start_date = start_date
+        if end_date is not None:
+            locked.end_date = end_date
+        if not locked.name:
+            raise InvalidInput("A cohort needs a name.", fields={"name": ["Must not be blank."]})
+        if locked.end_date < locked.start_date:
+            raise InvalidInput(
+                "The end date is before the start.", fields={"end_date": ["Too early."]}
+            )
+        locked.save(update_fields=["name", "start_date", "end_date"])
+        event_append(
+            cohort_id=locked.pk,
+            kind=Event.Kind.COHORT_UPDATED,
+            actor=actor,
+            data={"cohort": cohort_payload(locked)},
+        )
+    return locked
+
+
+__all__ = ["cohort_payload", "cohort_update", "learner_add", "mentor_add"]

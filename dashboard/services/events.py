@@ -1,0 +1,36 @@
+"""The event log: seq allocation and the single append used by every write."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import F
+
+from dashboard import clock
+from dashboard.models import Cohort, Event
+from realtime.broadcasting import broadcast_on_commit
+
+
+def event_append(*, cohort_id: int, kind: str, actor: User | None, data: dict[str, Any]) -> Event:
+    """Append one event to the cohort's log and schedule its broadcast after commit.
+
+    Must run inside the caller's transaction. The UPDATE takes the cohort row's lock and
+    holds it to commit, so seqs are allocated one at a time per cohort and commit in order.
+    Callers take their other locks first and this one last, which keeps lock order fixed.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("event_append must run inside the write's transaction")
+    Cohort.objects.filter(pk=cohort_id).update(head_seq=F("head_seq") + 1)
+    seq = Cohort.objects.values_list("head_seq", flat=True).get(pk=cohort_id)
+    event = Event.objects.create(
+        cohort_id=cohort_id,
+        seq=seq,
+        kind=kind,
+        actor=actor,  # type: ignore[misc]
+        data=data,
+        created_at=clock.now(),
+    )
+    broadcast_on_commit(event)
+    return event

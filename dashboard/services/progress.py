@@ -1,0 +1,168 @@
+"""Progress writes: the status machine of product.md with optimistic concurrency."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from dashboard import clock
+from dashboard.errors import Forbidden, InvalidInput, NotFound, VersionConflict
+from dashboard.models import Event, Membership, Milestone, Progress
+from dashboard.selectors.access import cohort_role_or_404
+from dashboard.services.events import event_append
+from realtime.protocol import display_name, iso_ms
+
+Status = Progress.Status
+
+# What a learner may do to their own cells; mentors and staff may make any change.
+LEARNER_TRANSITIONS: Final = frozenset(
+    {
+        (Status.NOT_STARTED, Status.IN_PROGRESS),
+        (Status.IN_PROGRESS, Status.SUBMITTED),
+        (Status.SUBMITTED, Status.IN_PROGRESS),
+    }
+)
+
+_UNSET: Final = object()
+
+
+@dataclass(frozen=True)
+class ProgressChange:
+    progress: Progress
+    milestone_slug: str
+    seq: int | None  # the event this write appended; None when nothing changed
+
+
+def progress_payload(progress: Progress, milestone_slug: str) -> dict[str, object]:
+    """Return the REST shape of one progress cell (without ``seq``)."""
+    return {
+        "learner": progress.learner_id,
+        "milestone": milestone_slug,
+        "status": progress.status,
+        "score": progress.score,
+        "version": progress.version,
+        "updated_at": iso_ms(progress.updated_at),
+    }
+
+
+def progress_update(
+    *,
+    actor: User,
+    cohort_id: int,
+    learner_id: int,
+    milestone_slug: str,
+    version: int,
+    status: str | None = None,
+    score: int | object | None = _UNSET,
+) -> ProgressChange:
+    """Change a learner's status and/or score on a milestone, appending ``progress.updated``.
+
+    ``score`` left out keeps the current score; ``None`` clears it. Raise ``NotFound`` for a
+    cohort, learner or milestone the actor cannot see, ``Forbidden`` for another learner's
+    cell, ``InvalidInput`` for a transition or score the actor may not make, and
+    ``VersionConflict`` when ``version`` is stale. A refused write leaves nothing behind.
+    """
+    role = cohort_role_or_404(user=actor, cohort_id=cohort_id)
+    if status is None and score is _UNSET:
+        raise InvalidInput("Give a status, a score, or both.", fields={"status": ["Required."]})
+    if status is not None and status not in Status.values:
+        raise InvalidInput(f"Unknown status {status!r}.", fields={"status": ["Invalid choice."]})
+    if (
+        score is not _UNSET
+        and score is not None
+        and not (isinstance(score, int) and 0 <= score <= 100)
+    ):
+        raise InvalidInput("Score must be 0-100.", fields={"score": ["Must be 0-100."]})
+
+    with transaction.atomic():
+        learner = (
+            Membership.objects.select_related("user")
+            .filter(pk=learner_id, cohort_id=cohort_id, role=Membership.Role.LEARNER)
+            .first()
+        )
+        if learner is None:
+            raise NotFound("No such learner in this cohort.")
+        if role == "learner" and learner.user_id != actor.pk:
+            raise Forbidden("Learners change only their own progress.")
+        milestone = Milestone.objects.filter(
+            program__cohorts=cohort_id, slug=milestone_slug
+        ).first()
+        if milestone is None:
+            raise NotFound("No such milestone in this cohort's program.")
+        progress = Progress.objects.select_for_update().get(learner=learner, milestone=milestone)
+        if progress.version != version:
+            raise VersionConflict(
+                "This cell changed since you loaded it.",
+                current=progress_payload(progress, milestone.slug),
+            )
+
+        previous = progress.status
+        new_status = status if status is not None else previous
+        if score is _UNSET:
+            new_score = progress.score if new_status == Status.COMPLETED else None
+        else:
+            new_score = score  # type: ignore[assignment]
+        _check_change(role, previous, new_status, given_score=score is not _UNSET, score=new_score)
+
+        if new_status == previous and new_score == progress.score:
+            return ProgressChange(progress=progress, milestone_slug=milestone.slug, seq=None)
+
+        now = clock.now()
+        progress.status = new_status
+        progress.score = new_score
+        progress.version += 1
+        progress.updated_at = now
+        if new_status == Status.COMPLETED and previous != Status.COMPLETED:
+            progress.completed_at = now
+        elif new_status != Status.COMPLETED:
+            progress.completed_at = None
+        progress.save(update_fields=["status", "score", "version", "updated_at", "completed_at"])
+
+        event = event_append(
+            cohort_id=cohort_id,
+            kind=Event.Kind.PROGRESS_UPDATED,
+            actor=actor,
+            data={
+                "learner": {"id": learner.pk, "name": display_name(learner.user)},
+                "milestone": milestone.slug,
+                "status": new_status,
+                "previous_status": previous,
+                "score": new_score,
+                "version": progress.version,
+            },
+        )
+    return ProgressChange(progress=progress, milestone_slug=milestone.slug, seq=event.seq)
+
+
+def _check_change(
+    role: str, previous: str, new_status: str, *, given_score: bool, score: int | None
+) -> None:
+    if role == "learner":
+        if given_score:
+            raise InvalidInput(
+                "Only mentors and staff set scores.",
+                code="score_not_allowed",
+                fields={"score": ["Only mentors and staff set scores."]},
+            )
+        if new_status != previous and (previous, new_status) not in LEARNER_TRANSITIONS:
+            raise InvalidInput(
+                f"A learner cannot move a milestone from {previous} to {new_status}.",
+                code="transition_not_allowed",
+                fields={"status": [f"Not allowed from {previous}."]},
+            )
+        return
+    if new_status == Status.COMPLETED and score is None:
+        raise InvalidInput(
+            "Completing a milestone needs a score (0-100).",
+            code="score_required",
+            fields={"score": ["Required when completed."]},
+        )
+    if new_status != Status.COMPLETED and score is not None:
+        raise InvalidInput(
+            "Only a completed milestone has a score.",
+            code="score_not_allowed",
+            fields={"score": ["Only completed milestones are scored."]},
+        )

@@ -1,0 +1,1 @@
+"""Settings: ``base`` is the embedded default, ``production`` tightens it, ``test`` speeds it up."""

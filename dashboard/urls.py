@@ -1,0 +1,58 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path, register_converter
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from dashboard.apis.auth import TokenObtainApi, TokenRefreshApi
+from dashboard.apis.base import IdConverter
+from dashboard.apis.cohorts import CohortEventsApi, CohortListApi, CohortSnapshotApi
+from dashboard.apis.health import healthz, readyz
+from dashboard.apis.me import MeApi
+from dashboard.apis.progress import ProgressUpdateApi
+from dashboard.apis.reactions import CommentAddApi, KudosAddApi
+from dashboard.pages import index
+
+register_converter(IdConverter, "id")
+
+api = [
+    path("auth/token/", TokenObtainApi.as_view(), name="token"),
+    path("auth/token/refresh/", TokenRefreshApi.as_view(), name="token-refresh"),
+    path("me/", MeApi.as_view(), name="me"),
+    path("cohorts/", CohortListApi.as_view(), name="cohort-list"),
+    path("cohorts/<id:cohort_id>/snapshot/", CohortSnapshotApi.as_view(), name="cohort-snapshot"),
+    path("cohorts/<id:cohort_id>/events/", CohortEventsApi.as_view(), name="cohort-events"),
+    path(
+        "cohorts/<id:cohort_id>/progress/<id:learner_id>/<slug:milestone_slug>/",
+        ProgressUpdateApi.as_view(),
+        name="progress-update",
+    ),
+    path("cohorts/<id:cohort_id>/events/<id:seq>/kudos/", KudosAddApi.as_view(), name="kudos-add"),
+    path(
+        "cohorts/<id:cohort_id>/events/<id:seq>/comments/",
+        CommentAddApi.as_view(),
+        name="comment-add",
+    ),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger"),
+]
+
+urlpatterns = [
+    path("", index, name="index"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            redirect_authenticated_user=True,
+            extra_context={"show_demo_logins": settings.DEBUG},
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/", include(api)),
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+]
+
+handler404 = "dashboard.pages.not_found"
+handler500 = "dashboard.apis.errors.json_server_error"

@@ -1,0 +1,179 @@
+"""The wire: every event and frame shape, declared once.
+
+REST serialises events with ``event_payload`` and the WebSocket layer sends the same dicts,
+so an event looks the same wherever a client meets it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
+
+from django.utils import timezone
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from dashboard.models import Event
+
+
+# --------------------------------------------------------------------------------------
+# Times and people
+# --------------------------------------------------------------------------------------
+
+
+def iso_ms(value: datetime | None) -> str | None:
+    """Return ``value`` as ISO 8601 UTC with milliseconds, e.g. ``2026-11-26T09:41:35.123Z``."""
+    if value is None:
+        return None
+    utc = value.astimezone(UTC) if timezone.is_aware(value) else value
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+class UserRef(TypedDict):
+    id: int
+    name: str
+
+
+def display_name(user: AbstractBaseUser) -> str:
+    full = getattr(user, "get_full_name", lambda: "")()
+    return full or user.get_username()
+
+
+def user_ref(user: AbstractBaseUser | None) -> UserRef | None:
+    if user is None:
+        return None
+    return {"id": int(user.pk), "name": display_name(user)}
+
+
+# --------------------------------------------------------------------------------------
+# Events
+# --------------------------------------------------------------------------------------
+
+EventKind = Literal[
+    "progress.updated", "kudos.added", "comment.added", "learner.added", "cohort.updated"
+]
+
+
+class ProgressUpdatedData(TypedDict):
+    learner: UserRef  # ``id`` is the learner (membership) id, as in the snapshot
+    milestone: str
+    status: str
+    previous_status: str
+    score: int | None
+    version: int
+
+
+class KudosAddedData(TypedDict):
+    event: int
+    kudos: int
+
+
+class CommentData(TypedDict):
+    id: int
+    event: int
+    author: UserRef
+    text: str
+    at: str
+
+
+class LearnerAddedData(TypedDict):
+    learner: UserRef
+    progress: dict[str, dict[str, Any]]
+
+
+class EventPayload(TypedDict):
+    seq: int
+    kind: EventKind
+    at: str
+    actor: UserRef | None
+    data: dict[str, Any]
+    kudos: int
+    comments: int
+
+
+def event_payload(event: Event) -> EventPayload:
+    """Return the wire shape of ``event``; ``kudos`` and ``comments`` are its current counts."""
+    return {
+        "seq": event.seq,
+        "kind": event.kind,  # type: ignore[typeddict-item]
+        "at": iso_ms(event.created_at) or "",
+        "actor": user_ref(event.actor) if event.actor_id else None,
+        "data": event.data,
+        "kudos": event.kudos_count,
+        "comments": event.comment_count,
+    }
+
+
+# --------------------------------------------------------------------------------------
+# Presence
+# --------------------------------------------------------------------------------------
+
+
+class PresenceEntry(TypedDict):
+    user: UserRef
+    role: str
+    since: str
+
+
+# --------------------------------------------------------------------------------------
+# Frames (server to client)
+# --------------------------------------------------------------------------------------
+
+
+class SubscribedFrame(TypedDict):
+    type: Literal["subscribed"]
+    topic: str
+    seq: NotRequired[int]
+    recovered: NotRequired[bool]
+    presence: NotRequired[list[PresenceEntry]]
+    ref: NotRequired[Any]
+
+
+class EventFrame(TypedDict):
+    type: Literal["event"]
+    topic: str
+    event: EventPayload
+
+
+class EventsFrame(TypedDict):
+    type: Literal["events"]
+    topic: str
+    events: list[EventPayload]
+
+
+class PresenceFrame(TypedDict):
+    type: Literal["presence"]
+    topic: str
+    joins: list[PresenceEntry]
+    leaves: list[PresenceEntry]
+
+
+class ErrorFrame(TypedDict):
+    type: Literal["error"]
+    code: str
+    message: str
+    ref: NotRequired[Any]
+
+
+# --------------------------------------------------------------------------------------
+# Progress
+# --------------------------------------------------------------------------------------
+
+
+class ProgressCell(TypedDict):
+    status: str
+    score: int | None
+    version: int
+    updated_at: str
+
+
+def progress_cell(
+    *, status: str, score: int | None, version: int, updated_at: datetime
+) -> ProgressCell:
+    return {
+        "status": status,
+        "score": score,
+        "version": version,
+        "updated_at": iso_ms(updated_at) or "",
+    }
