@@ -36,3 +36,12 @@ def publish(cohort_id: int, payload: EventPayload) -> None:
     # The realtime layer plugs in here (issue "Realtime"). Until then events reach
     # clients through REST paging and WebSocket recovery.
     logger.debug("event %s#%s committed", cohort_id, payload["seq"])
+
+
+def publish_metrics(sample: dict) -> None:
+    """Push one cache metrics sample to the ``metrics:cache`` topic; never raise.
+
+    Called by the metrics sampler (``dashboard.metrics_sampler``) once a second. The
+    realtime layer implements the fan-out (issue "Realtime").
+    """
+    logger.debug("metrics sample at %s", sample.get("at"))
