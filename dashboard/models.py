@@ -129,6 +129,10 @@ class Event(models.Model):
         COMMENT_ADDED = "comment.added"
         LEARNER_ADDED = "learner.added"
         COHORT_UPDATED = "cohort.updated"
+        # Appended by the periodic jobs (dashboard/jobs.py), never by a user.
+        LEARNER_AT_RISK = "learner.at_risk"
+        LEARNER_ON_TRACK = "learner.on_track"
+        REPORT_DAILY = "report.daily"
 
     cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="events")
     seq = models.BigIntegerField()

@@ -51,7 +51,15 @@ def user_ref(user: AbstractBaseUser | None) -> UserRef | None:
 # --------------------------------------------------------------------------------------
 
 EventKind = Literal[
-    "progress.updated", "kudos.added", "comment.added", "learner.added", "cohort.updated"
+    "progress.updated",
+    "kudos.added",
+    "comment.added",
+    "learner.added",
+    "cohort.updated",
+    # Appended by the periodic jobs (dashboard/jobs.py); data shapes in docs/deploy.md.
+    "learner.at_risk",
+    "learner.on_track",
+    "report.daily",
 ]
 
 
