@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
 from rest_framework.views import APIView
 
 from dashboard.apis.serializers import ErrorSerializer
@@ -30,3 +31,26 @@ class IdConverter:
 
     def to_url(self, value: int) -> str:
         return str(value)
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuse fields the operation does not know, so a typo is an error, not a no-op."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not isinstance(self.initial_data, dict):
+            return attrs
+        unknown = sorted(set(self.initial_data) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return attrs
+
+
+class StrictCharField(serializers.CharField):
+    """A text field that takes JSON strings only (DRF's also turns numbers into text)."""
+
+    default_error_messages = {"not_a_string": "Must be a string."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)

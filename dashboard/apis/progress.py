@@ -1,28 +1,14 @@
 from __future__ import annotations
 
-from typing import Any
-
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from dashboard.apis.base import ApiView, errors
+from dashboard.apis.base import ApiView, StrictSerializer, errors
 from dashboard.apis.serializers import ConflictSerializer, ProgressSerializer
 from dashboard.models import Progress
 from dashboard.services.progress import progress_payload, progress_update
-
-
-class StrictSerializer(serializers.Serializer):
-    """Refuse fields the operation does not know, so a typo is an error, not a no-op."""
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if not isinstance(self.initial_data, dict):
-            return attrs
-        unknown = sorted(set(self.initial_data) - set(self.fields))
-        if unknown:
-            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return attrs
 
 
 class ProgressUpdateApi(ApiView):

@@ -5,8 +5,7 @@ from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from dashboard.apis.base import ApiView, errors
-from dashboard.apis.progress import StrictSerializer
+from dashboard.apis.base import ApiView, StrictCharField, StrictSerializer, errors
 from dashboard.apis.serializers import UserRefSerializer
 from dashboard.services.reactions import COMMENT_MAX_LENGTH, comment_add, kudos_add
 
@@ -31,7 +30,7 @@ class KudosAddApi(ApiView):
 
 class CommentAddApi(ApiView):
     class InputSerializer(StrictSerializer):
-        text = serializers.CharField(
+        text = StrictCharField(
             max_length=COMMENT_MAX_LENGTH, trim_whitespace=True, allow_blank=False
         )
 

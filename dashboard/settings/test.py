@@ -1,7 +1,19 @@
-"""Test settings: the base, with fast password hashing and quiet logs."""
+"""Test settings: the base, with fast password hashing and quiet logs.
+
+SQLite tests use a real file (not shared-cache memory) so that concurrent-writer tests
+meet the same locking as the server does.
+"""
+
+import os
+import tempfile
 
 from dashboard.settings.base import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 SIMULATE = False
+
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.path.join(tempfile.gettempdir(), f"dashboard-test-{os.getpid()}.sqlite3")
+    }
