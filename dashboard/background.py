@@ -13,13 +13,16 @@ _registered = False
 
 
 def register_default_helpers() -> None:
-    """Register the in-process helpers once per process (the simulator when ``SIMULATE``)."""
+    """Register the in-process helpers once per process: the simulator when ``SIMULATE``,
+    the periodic jobs when ``PERIODIC_JOBS`` is ``inprocess``."""
     global _registered
     if _registered:
         return
     _registered = True
     if settings.SIMULATE:
         _register_simulator()
+    if settings.PERIODIC_JOBS == "inprocess":
+        _register_periodic_jobs()
 
 
 def _register_simulator() -> None:
@@ -42,3 +45,26 @@ def _register_simulator() -> None:
         await asyncio.to_thread(thread["t"].join, 5)
 
     lifespan.on_startup("simulator", start, stop_)
+
+
+def _register_periodic_jobs() -> None:
+    """Run the periodic jobs (dashboard/jobs.py) in a thread, each ``PERIODIC_INTERVAL`` s."""
+    from dashboard.jobs import run_periodic_jobs
+
+    stop = threading.Event()
+    thread: dict[str, threading.Thread] = {}
+
+    async def start() -> None:
+        thread["t"] = threading.Thread(
+            target=run_periodic_jobs,
+            kwargs={"interval": float(settings.PERIODIC_INTERVAL), "stop": stop},
+            name="periodic-jobs",
+            daemon=True,
+        )
+        thread["t"].start()
+
+    async def stop_() -> None:
+        stop.set()
+        await asyncio.to_thread(thread["t"].join, 5)
+
+    lifespan.on_startup("periodic-jobs", start, stop_)

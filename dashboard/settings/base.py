@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from dashboard.settings.env import env_bool, env_int, env_list, env_str
 
@@ -183,6 +184,29 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
 # Run the demo simulator inside the server process (embedded default only).
 SIMULATE = env_bool("SIMULATE", False)
 SIMULATE_INTERVAL = float(env_str("SIMULATE_INTERVAL", "2.0"))
+
+# --------------------------------------------------------------------------------------
+# Periodic jobs (dashboard/jobs.py) and Celery
+# --------------------------------------------------------------------------------------
+
+# Where the periodic jobs run: "inprocess" (a thread of each server process, the embedded
+# default, no broker needed), "celery" (beat and a worker on the Redis broker) or "off".
+PERIODIC_JOBS = env_str("PERIODIC_JOBS", "inprocess").strip().lower()
+if PERIODIC_JOBS not in {"inprocess", "celery", "off"}:
+    raise ImproperlyConfigured(
+        f"PERIODIC_JOBS must be inprocess, celery or off, not {PERIODIC_JOBS!r}."
+    )
+PERIODIC_INTERVAL = env_int("PERIODIC_INTERVAL", 60)
+
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "") or REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = "UTC"
+# The jobs are idempotent, so a task lost with its worker is simply run again.
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --------------------------------------------------------------------------------------
 # I18n, static files, logging

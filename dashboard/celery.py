@@ -1,0 +1,38 @@
+"""The Celery application: the broker is Redis, beat schedules the periodic jobs.
+
+Run with ``celery -A dashboard.celery worker`` and ``celery -A dashboard.celery beat``
+(``deploy/entrypoint.sh worker|beat``). Configuration comes from the ``CELERY_*`` Django
+settings; the schedule is here because it is code, not configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from celery import Celery
+from celery.schedules import crontab
+from django.conf import settings
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings.base")
+
+app = Celery("dashboard")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks(["dashboard"])
+
+
+def beat_schedule() -> dict[str, dict[str, Any]]:
+    """Return the schedule: sweep and at-risk every ``PERIODIC_INTERVAL`` s, the digest hourly.
+
+    The digest job is idempotent and writes yesterday's digest once, so running it every
+    hour means the first run after midnight writes it and a beat that was down catches up.
+    """
+    every = float(settings.PERIODIC_INTERVAL)
+    return {
+        "presence-sweep": {"task": "dashboard.presence_sweep", "schedule": every},
+        "at-risk-recompute": {"task": "dashboard.at_risk_recompute", "schedule": every},
+        "daily-digest": {"task": "dashboard.daily_digest", "schedule": crontab(minute=5)},
+    }
+
+
+app.conf.beat_schedule = beat_schedule()
