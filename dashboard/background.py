@@ -34,7 +34,12 @@ def _register_simulator() -> None:
 
     def _run() -> None:
         cohort_ids = list(Cohort.objects.values_list("id", flat=True))
-        run_simulator(cohort_ids=cohort_ids, interval=settings.SIMULATE_INTERVAL, stop=stop)
+        run_simulator(
+            cohort_ids=cohort_ids,
+            interval=settings.SIMULATE_INTERVAL,
+            stop=stop,
+            recycle_connections=True,
+        )
 
     async def start() -> None:
         thread["t"] = threading.Thread(target=_run, name="simulator", daemon=True)

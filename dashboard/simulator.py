@@ -94,14 +94,20 @@ def run_simulator(
     stop: threading.Event,
     seed: int | None = None,
     count: int | None = None,
+    recycle_connections: bool = False,
 ) -> int:
     """Step through the cohorts every ``interval`` seconds (jittered) until ``stop`` is set
-    or ``count`` steps are done; return the number of changes made."""
+    or ``count`` steps are done; return the number of changes made.
+
+    ``recycle_connections`` closes stale database connections between steps, as a request
+    cycle would; a long-lived thread inside the server needs it.
+    """
     rng = random.Random(seed)
     made = 0
     steps = 0
     while not stop.is_set() and (count is None or steps < count):
-        close_old_connections()
+        if recycle_connections:
+            close_old_connections()
         for cohort_id in cohort_ids:
             try:
                 if simulate_step(cohort_id=cohort_id, rng=rng):
@@ -112,5 +118,4 @@ def run_simulator(
                 logger.exception("simulator step failed")
         steps += 1
         stop.wait(interval * rng.uniform(0.5, 1.5))
-    close_old_connections()
     return made

@@ -34,6 +34,7 @@ def learner_add(*, actor: User | None, cohort: Cohort, user: User) -> Membership
             cohort_id=cohort.pk,
             kind=Event.Kind.LEARNER_ADDED,
             actor=actor,
+            at=now,
             data={
                 "learner": user_ref(user) | {"id": membership.pk},  # type: ignore[operator]
                 "progress": {

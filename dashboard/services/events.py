@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -13,12 +14,20 @@ from dashboard.models import Cohort, Event
 from realtime.broadcasting import broadcast_on_commit
 
 
-def event_append(*, cohort_id: int, kind: str, actor: User | None, data: dict[str, Any]) -> Event:
+def event_append(
+    *,
+    cohort_id: int,
+    kind: str,
+    actor: User | None,
+    data: dict[str, Any],
+    at: datetime | None = None,
+) -> Event:
     """Append one event to the cohort's log and schedule its broadcast after commit.
 
     Must run inside the caller's transaction. The UPDATE takes the cohort row's lock and
     holds it to commit, so seqs are allocated one at a time per cohort and commit in order.
     Callers take their other locks first and this one last, which keeps lock order fixed.
+    ``at`` is the write's own timestamp, so the event and the rows it describes agree.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("event_append must run inside the write's transaction")
@@ -30,7 +39,7 @@ def event_append(*, cohort_id: int, kind: str, actor: User | None, data: dict[st
         kind=kind,
         actor=actor,  # type: ignore[misc]
         data=data,
-        created_at=clock.now(),
+        created_at=at or clock.now(),
     )
     broadcast_on_commit(event)
     return event

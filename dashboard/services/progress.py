@@ -125,6 +125,7 @@ def progress_update(
             cohort_id=cohort_id,
             kind=Event.Kind.PROGRESS_UPDATED,
             actor=actor,
+            at=now,
             data={
                 "learner": {"id": learner.pk, "name": display_name(learner.user)},
                 "milestone": milestone.slug,

@@ -89,6 +89,10 @@ def comment_add(*, actor: User, cohort_id: int, seq: int, text: str) -> CommentD
             "at": iso_ms(comment.created_at) or "",
         }
         event_append(
-            cohort_id=cohort_id, kind=Event.Kind.COMMENT_ADDED, actor=actor, data=dict(data)
+            cohort_id=cohort_id,
+            kind=Event.Kind.COMMENT_ADDED,
+            actor=actor,
+            data=dict(data),
+            at=comment.created_at,
         )
     return data
