@@ -1,12 +1,13 @@
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path, register_converter
+from django.urls import include, path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from dashboard.apis.auth import TokenObtainApi, TokenRefreshApi
 from dashboard.apis.base import IdConverter
 from dashboard.apis.cohorts import CohortEventsApi, CohortListApi, CohortSnapshotApi
+from dashboard.apis.errors import json_not_found
 from dashboard.apis.health import healthz, readyz
 from dashboard.apis.me import MeApi
 from dashboard.apis.progress import ProgressUpdateApi
@@ -35,6 +36,8 @@ api = [
     ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger"),
+    # Last: any other /api/ path is a JSON 404, with DEBUG on too.
+    re_path(r"^.*$", json_not_found),
 ]
 
 urlpatterns = [

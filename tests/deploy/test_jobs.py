@@ -109,7 +109,8 @@ def test_at_risk_events_use_the_feed_path_and_are_broadcast_after_commit(
     assert list(
         Event.objects.filter(cohort=world.cohort, kind=AT_RISK).values_list("seq", flat=True)
     ) == [head + 1, head + 2, head + 3]
-    assert len(callbacks) == 3
+    broadcasts = [cb for cb in callbacks if "broadcast_on_commit" in cb.__qualname__]
+    assert len(broadcasts) == 3
 
 
 def test_ended_cohorts_are_left_alone(world):
@@ -291,7 +292,7 @@ def test_the_embedded_default_registers_the_in_process_jobs(settings, monkeypatc
     monkeypatch.setattr(background, "_registered", False)
     monkeypatch.setattr(lifespan, "_startup", [])
     background.register_default_helpers()
-    assert [name for name, _, _ in lifespan._startup] == ["periodic-jobs"]
+    assert [name for name, _, _ in lifespan._startup].count("periodic-jobs") == 1
 
 
 @pytest.mark.parametrize("mode", ["celery", "off"])
@@ -301,4 +302,4 @@ def test_no_in_process_jobs_when_celery_runs_them(settings, monkeypatch, mode):
     monkeypatch.setattr(background, "_registered", False)
     monkeypatch.setattr(lifespan, "_startup", [])
     background.register_default_helpers()
-    assert lifespan._startup == []
+    assert "periodic-jobs" not in [name for name, _, _ in lifespan._startup]
