@@ -19,10 +19,21 @@ def register_default_helpers() -> None:
     if _registered:
         return
     _registered = True
+    _register_realtime_hub()
     if settings.SIMULATE:
         _register_simulator()
     if settings.PERIODIC_JOBS == "inprocess":
         _register_periodic_jobs()
+
+
+def _register_realtime_hub() -> None:
+    """Start the WebSocket fan-out with the server: publishes from threads find its loop."""
+    from realtime.hub import get_hub, stop_hub
+
+    async def start() -> None:
+        await get_hub().start()
+
+    lifespan.on_startup("realtime-hub", start, stop_hub)
 
 
 def _register_simulator() -> None:

@@ -6,6 +6,7 @@ so an event looks the same wherever a client meets it.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
@@ -185,3 +186,86 @@ def progress_cell(
         "version": version,
         "updated_at": iso_ms(updated_at) or "",
     }
+
+
+# --------------------------------------------------------------------------------------
+# WebSocket frames: more server frames, topics, and the one JSON encoder of the wire
+# --------------------------------------------------------------------------------------
+
+COHORT_TOPIC_PREFIX = "cohort:"
+METRICS_TOPIC = "metrics:cache"
+
+
+class WelcomeFrame(TypedDict):
+    type: Literal["welcome"]
+    user: UserRef
+    ref: NotRequired[Any]
+
+
+class MetricsFrame(TypedDict):
+    type: Literal["metrics"]
+    topic: str
+    sample: dict[str, Any]
+
+
+class PongFrame(TypedDict):
+    type: Literal["pong"]
+    ref: NotRequired[Any]
+
+
+class UnsubscribedFrame(TypedDict):
+    """An extension of the spec: the answer to an ``unsubscribe`` (clients may ignore it)."""
+
+    type: Literal["unsubscribed"]
+    topic: str
+    ref: NotRequired[Any]
+
+
+# Close codes of the spec (and the standard ones the server uses).
+CLOSE_SERVICE_RESTART = 1012  # the channel layer was lost: reconnect and recover
+CLOSE_POLICY = 1008  # too many frames a second, sustained
+CLOSE_TOO_BIG = 1009  # a frame over the size limit
+CLOSE_GOING_AWAY = 1001  # idle for too long, or the server is stopping
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_SLOW_CONSUMER = 4408
+
+# Error codes of ``error`` frames.
+ERR_BAD_FRAME = "bad_frame"
+ERR_UNKNOWN_TYPE = "unknown_type"
+ERR_NOT_FOUND = "not_found"
+ERR_TOO_MANY_TOPICS = "too_many_topics"
+ERR_ALREADY_AUTHENTICATED = "already_authenticated"
+
+
+# ASCII output: a lone surrogate in user text cannot break the UTF-8 encoding of a frame.
+_encoder = json.JSONEncoder(separators=(",", ":"))
+
+
+def dumps(value: Any) -> str:
+    """Encode one frame (or a part of one) as compact JSON; the one encoder of the wire."""
+    return _encoder.encode(value)
+
+
+def cohort_topic(cohort_id: int) -> str:
+    return f"{COHORT_TOPIC_PREFIX}{cohort_id}"
+
+
+def event_frame_text(topic: str, event_json: str) -> str:
+    """Return an ``event`` frame around an event already encoded (no second encoding)."""
+    return f'{{"type":"event","topic":{dumps(topic)},"event":{event_json}}}'
+
+
+def events_frame_text(topic: str, event_jsons: list[str]) -> str:
+    """Return an ``events`` frame around events already encoded, in the order given."""
+    return f'{{"type":"events","topic":{dumps(topic)},"events":[{",".join(event_jsons)}]}}'
+
+
+def metrics_frame_text(sample_json: str) -> str:
+    return f'{{"type":"metrics","topic":"{METRICS_TOPIC}","sample":{sample_json}}}'
+
+
+def error_frame(code: str, message: str, ref: Any = None) -> ErrorFrame:
+    frame: ErrorFrame = {"type": "error", "code": code, "message": message}
+    if ref is not None:
+        frame["ref"] = ref
+    return frame

@@ -1,7 +1,13 @@
-"""WebSocket routes (the realtime layer fills these)."""
+"""WebSocket routes: one endpoint, many topics on it."""
 
 from __future__ import annotations
 
 from typing import Any
 
-websocket_urlpatterns: list[Any] = []
+from django.urls import path
+
+from realtime.consumers import LiveConsumer
+
+websocket_urlpatterns: list[Any] = [
+    path("ws/live/", LiveConsumer.as_asgi()),
+]

@@ -127,7 +127,13 @@ else:
             "OPTIONS": {"MAX_ENTRIES": 5000},
         }
     }
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # One process channel per server (the realtime hub) takes every event: room for bursts.
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": 10000},
+        }
+    }
 
 # --------------------------------------------------------------------------------------
 # Auth, REST, OpenAPI
@@ -186,6 +192,26 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
 # Run the demo simulator inside the server process (embedded default only).
 SIMULATE = env_bool("SIMULATE", False)
 SIMULATE_INTERVAL = float(env_str("SIMULATE_INTERVAL", "2.0"))
+
+# The WebSocket protocol (docs/realtime.md). Times in seconds; tests shorten them.
+WS_MAX_FRAME_BYTES = 64 * 1024  # a bigger client frame closes the socket with 1009
+WS_AUTH_TIMEOUT = 10.0  # unauthenticated for this long: close 4401
+WS_IDLE_TIMEOUT = 60.0  # nothing received for this long: close 1001
+WS_RATE_PER_SECOND = 30  # client frames a second, sustained (over it: close 1008)
+WS_RATE_BURST = 60  # frames allowed in a burst above the sustained rate
+WS_MAX_TOPICS = 50
+WS_SEND_QUEUE = 1000  # frames queued for one socket; a client that falls behind: close 4408
+WS_REPLAY_MAX = 1000  # more events to replay than this: recovered false
+WS_SWEEP_INTERVAL = 1.0  # how often idle and unauthenticated sockets are looked for
+REALTIME_PUBLISH_TIMEOUT = 2.0  # a publish from outside the server's event loop gives up after
+REALTIME_HEALTH_INTERVAL = 2.0  # how often a Redis channel layer is probed
+REALTIME_HEALTH_TIMEOUT = 3.0  # a probe lost for this long: the layer is down, close 1012
+# Presence: in Redis with REDIS_URL (heartbeats, expiry), else in memory.
+PRESENCE_REDIS_URL = REDIS_URL
+PRESENCE_PREFIX = "dash:presence"
+PRESENCE_TTL = 15.0
+PRESENCE_HEARTBEAT = 5.0
+PRESENCE_SWEEP = 5.0
 
 # --------------------------------------------------------------------------------------
 # Periodic jobs (dashboard/jobs.py) and Celery

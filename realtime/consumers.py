@@ -1,0 +1,265 @@
+"""The one WebSocket endpoint, ``/ws/live/``: authenticate, authorise, dispatch on ``type``.
+
+The consumer is thin: it owns no channel-layer channel and joins no group (the process's
+``Hub`` does that once per topic), and it sends through the hub's per-socket outbox, so a
+published event costs no task, no encoding and no thread hop per socket.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from channels.consumer import AsyncConsumer
+from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
+from django.conf import settings
+
+from dashboard.selectors.access import can_see_cache_metrics, cohort_role
+from realtime import protocol
+from realtime.hub import Connection, LayerLost, get_hub
+
+logger = logging.getLogger(__name__)
+
+
+class ClientError(Exception):
+    """A client frame that fails: answered with an ``error`` frame, the socket stays open."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+# --------------------------------------------------------------------------------------
+# Authentication helpers (ORM through database_sync_to_async)
+# --------------------------------------------------------------------------------------
+
+
+def _user_from_token(token: str) -> Any:
+    """Return the active user of a valid JWT access token, or None."""
+    from rest_framework_simplejwt.authentication import JWTAuthentication
+    from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    try:
+        validated = AccessToken(token)  # type: ignore[arg-type]
+        user = JWTAuthentication().get_user(validated)
+    except (InvalidToken, TokenError, Exception):
+        return None
+    return user if getattr(user, "is_active", False) else None
+
+
+def _has_origin(scope: dict[str, Any]) -> bool:
+    return any(name == b"origin" for name, _ in scope.get("headers", []))
+
+
+class _RateLimit:
+    """A token bucket: ``rate`` frames a second sustained, ``burst`` above it."""
+
+    __slots__ = ("burst", "rate", "stamp", "tokens")
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.tokens = burst
+        self.stamp = time.monotonic()
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+# --------------------------------------------------------------------------------------
+# The consumer
+# --------------------------------------------------------------------------------------
+
+
+class LiveConsumer(AsyncConsumer):
+    """``/ws/live/``: the protocol of docs/realtime.md."""
+
+    # No per-socket channel: the hub holds the process's one subscription per topic.
+    channel_layer_alias = "__realtime_no_layer__"
+
+    conn: Connection | None = None
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Skip AsyncConsumer.dispatch's per-message aclose_old_connections() thread hop:
+        # the ORM runs only under database_sync_to_async, which does that itself.
+        kind = message["type"]
+        if kind == "websocket.receive":
+            await self.websocket_receive(message)
+        elif kind == "websocket.connect":
+            await self.websocket_connect(message)
+        elif kind == "websocket.disconnect":
+            await self.websocket_disconnect(message)
+
+    # Connecting ------------------------------------------------------------------------
+
+    async def websocket_connect(self, message: dict[str, Any]) -> None:
+        hub = get_hub()
+        await hub.start()
+        await self.send({"type": "websocket.accept"})
+        self.conn = hub.connect(self.base_send)
+        self.rate = _RateLimit(float(settings.WS_RATE_PER_SECOND), float(settings.WS_RATE_BURST))
+        self.max_bytes = int(settings.WS_MAX_FRAME_BYTES)
+        user = self.scope.get("user")
+        # A browser (it sends Origin, checked by the validator) may use its session; a
+        # program (no Origin) must authenticate with a token frame.
+        if _has_origin(self.scope) and user is not None and user.is_authenticated:
+            self._authenticated(user, ref=None)
+
+    def _authenticated(self, user: Any, ref: Any) -> None:
+        assert self.conn is not None
+        self.conn.user = user
+        self.conn.user_entry = protocol.user_ref(user)
+        self.conn.auth_deadline = None
+        frame: protocol.WelcomeFrame = {"type": "welcome", "user": self.conn.user_entry}  # type: ignore[typeddict-item]
+        if ref is not None:
+            frame["ref"] = ref
+        self.conn.push_frame(frame)
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        if self.conn is not None:
+            self.conn.close_sent = True
+            self.conn.hub.detach(self.conn)
+        raise StopConsumer()
+
+    async def _close(self, code: int) -> None:
+        if self.conn is not None:
+            await self.conn.close(code)
+        raise StopConsumer()
+
+    # Receiving -------------------------------------------------------------------------
+
+    async def websocket_receive(self, message: dict[str, Any]) -> None:
+        conn = self.conn
+        if conn is None or conn.closed:
+            return
+        text = message.get("text")
+        data = text if text is not None else message.get("bytes") or b""
+        size = len(data)
+        if isinstance(data, str) and size * 4 > self.max_bytes:
+            size = len(data.encode("utf-8", "surrogatepass"))
+        if size > self.max_bytes:
+            await self._close(protocol.CLOSE_TOO_BIG)
+        if not self.rate.allow():
+            await self._close(protocol.CLOSE_POLICY)
+        conn.last_rx = conn.hub.loop.time()
+
+        frame: Any = None
+        try:
+            frame = json.loads(data)
+        except ValueError:
+            frame = None
+        ref = frame.get("ref") if isinstance(frame, dict) else None
+
+        if conn.user is None:
+            await self._authenticate(frame, ref)
+            return
+        try:
+            if not isinstance(frame, dict):
+                raise ClientError(protocol.ERR_BAD_FRAME, "A frame is a JSON object.")
+            await self._handle(frame, ref)
+        except ClientError as exc:
+            conn.push_frame(protocol.error_frame(exc.code, exc.message, ref))
+
+    async def _authenticate(self, frame: Any, ref: Any) -> None:
+        """The first frame of a socket without a session must be a valid ``auth``."""
+        if not (
+            isinstance(frame, dict)
+            and frame.get("type") == "auth"
+            and isinstance(frame.get("token"), str)
+        ):
+            await self._close(protocol.CLOSE_UNAUTHENTICATED)
+        user = await database_sync_to_async(_user_from_token)(frame["token"])
+        if user is None:
+            await self._close(protocol.CLOSE_UNAUTHENTICATED)
+        if self.conn is not None and not self.conn.closed:
+            self._authenticated(user, ref)
+
+    async def _handle(self, frame: dict[str, Any], ref: Any) -> None:
+        kind = frame.get("type")
+        if kind == "ping":
+            pong: protocol.PongFrame = {"type": "pong"}
+            if ref is not None:
+                pong["ref"] = ref
+            self.conn.push_frame(pong)  # type: ignore[union-attr]
+        elif kind == "subscribe":
+            await self._subscribe(frame, ref)
+        elif kind == "unsubscribe":
+            self._unsubscribe(frame, ref)
+        elif kind == "auth":
+            raise ClientError(protocol.ERR_ALREADY_AUTHENTICATED, "Already authenticated.")
+        elif isinstance(kind, str):
+            raise ClientError(protocol.ERR_UNKNOWN_TYPE, f"Unknown frame type {kind[:40]!r}.")
+        else:
+            raise ClientError(protocol.ERR_BAD_FRAME, "A frame needs a string type.")
+
+    # Topics ----------------------------------------------------------------------------
+
+    async def _subscribe(self, frame: dict[str, Any], ref: Any) -> None:
+        conn = self.conn
+        assert conn is not None
+        topic = frame.get("topic")
+        since = frame.get("since")
+        if not isinstance(topic, str):
+            raise ClientError(protocol.ERR_BAD_FRAME, "subscribe needs a topic.")
+        if since is not None and (
+            isinstance(since, bool) or not isinstance(since, int) or since < 0
+        ):
+            raise ClientError(protocol.ERR_BAD_FRAME, "since is a seq (an integer >= 0) or null.")
+        if topic not in conn.subs and len(conn.subs) >= int(settings.WS_MAX_TOPICS):
+            raise ClientError(
+                protocol.ERR_TOO_MANY_TOPICS,
+                f"At most {settings.WS_MAX_TOPICS} topics on one socket.",
+            )
+        try:
+            if topic == protocol.METRICS_TOPIC:
+                if not await database_sync_to_async(can_see_cache_metrics)(conn.user):
+                    raise ClientError(protocol.ERR_NOT_FOUND, "No such topic.")
+                await conn.hub.subscribe_metrics(conn, ref)
+                return
+            cohort_id = _cohort_id(topic)
+            role = await database_sync_to_async(cohort_role)(user=conn.user, cohort_id=cohort_id)
+            if role is None:
+                raise ClientError(protocol.ERR_NOT_FOUND, "No such topic.")
+            await conn.hub.subscribe_cohort(conn, cohort_id, role, since, ref)
+        except LayerLost:
+            await self._close(protocol.CLOSE_SERVICE_RESTART)
+
+    def _unsubscribe(self, frame: dict[str, Any], ref: Any) -> None:
+        conn = self.conn
+        assert conn is not None
+        topic = frame.get("topic")
+        if not isinstance(topic, str):
+            raise ClientError(protocol.ERR_BAD_FRAME, "unsubscribe needs a topic.")
+        if not conn.hub.unsubscribe(conn, topic):
+            raise ClientError(protocol.ERR_NOT_FOUND, "Not subscribed to that topic.")
+        answer: protocol.UnsubscribedFrame = {"type": "unsubscribed", "topic": topic}
+        if ref is not None:
+            answer["ref"] = ref
+        conn.push_frame(answer)
+
+
+def _cohort_id(topic: str) -> int:
+    """Return the cohort id of ``cohort:{id}``, or raise ``not_found``."""
+    prefix, _, raw = topic.partition(":")
+    if (
+        f"{prefix}:" != protocol.COHORT_TOPIC_PREFIX
+        or not raw.isascii()
+        or not raw.isdigit()
+        or len(raw) > 18
+    ):
+        raise ClientError(protocol.ERR_NOT_FOUND, "No such topic.")
+    cohort_id = int(raw)
+    if cohort_id <= 0:
+        raise ClientError(protocol.ERR_NOT_FOUND, "No such topic.")
+    return cohort_id

@@ -1,0 +1,809 @@
+"""The per-process fan-out: one channel-layer subscription per topic, one encoding per event.
+
+Why not one group membership per socket (the Channels tutorial way): that costs a task, a
+JSON encoding and a thread hop per socket per event, and on Redis one subscription per
+socket. Here each server process (each event loop) has one ``Hub``:
+
+- one process channel (``layer.new_channel()``) joined to the group of a topic
+  (``cohort.<id>``, ``metrics.cache``) when the first local socket subscribes and left when
+  the last one goes;
+- one receive loop that, per event, builds the frame text once (the event arrives already
+  JSON-encoded by the publisher) and appends the same string to every local socket's
+  bounded outbox, without awaiting anything: a full outbox closes that socket with 4408 and
+  costs the others nothing;
+- per topic a sequencer that passes events on strictly in ``seq`` order: an event that
+  arrives early waits for the missing ones, which are read from the database at once (a
+  publish lost while Redis was down, or two publishers racing) - once per process, not
+  once per socket;
+- one writer task per socket that drains its outbox through the raw ASGI ``send``;
+- one sweep task for idle and unauthenticated sockets, one for presence heartbeats and
+  expiry, and with Redis a health probe that closes every socket with 1012 when the layer
+  is lost.
+
+Recovery (``subscribe`` with ``since``): the socket is registered (buffering) and the
+topic's subscription proven live (a probe sent through the group came back) *before* the
+head and the replay are read from the database; then ``subscribed``, the replay, and the
+buffered live events newer than what was sent, each socket dropping seqs it already has.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.conf import settings
+from django.utils import timezone
+
+from realtime import protocol
+from realtime.presence import MemoryPresence, RedisPresence, presence_store
+from realtime.protocol import PresenceEntry, UserRef
+
+logger = logging.getLogger(__name__)
+
+# Layer message types (the hub is the only reader of its process channel).
+MSG_EVENT = "rt.event"
+MSG_PRESENCE = "rt.presence"
+MSG_METRICS = "rt.metrics"
+MSG_PROBE = "rt.probe"
+
+METRICS_GROUP = "metrics.cache"
+
+
+def cohort_group(cohort_id: int) -> str:
+    return f"cohort.{cohort_id}"
+
+
+class LayerLost(Exception):
+    """The channel layer cannot be reached: sockets are closed with 1012."""
+
+
+# --------------------------------------------------------------------------------------
+# Database reads (through selectors, in the ORM thread)
+# --------------------------------------------------------------------------------------
+
+
+def _read_head(cohort_id: int) -> int:
+    from dashboard.selectors.cohorts import events_after
+
+    _, head = events_after(cohort_id=cohort_id, after=0, limit=0)
+    return head
+
+
+def _read_replay(cohort_id: int, since: int, limit: int) -> tuple[int, list[str] | None]:
+    """Return the head and the encoded events ``since < seq <= head``, or None when the
+    replay is impossible: over ``limit`` events, ``since`` ahead of the head, or rows gone."""
+    from dashboard.selectors.cohorts import events_after
+
+    events, head = events_after(cohort_id=cohort_id, after=since, limit=limit)
+    if since > head or head - since > limit:
+        return head, None
+    out = [protocol.dumps(e) for e in events]
+    last = events[-1]["seq"] if events else since
+    while last < head:
+        page, _ = events_after(cohort_id=cohort_id, after=last, limit=limit)
+        page = [e for e in page if e["seq"] <= head]
+        if not page:
+            break
+        out.extend(protocol.dumps(e) for e in page)
+        last = page[-1]["seq"]
+    if len(out) != head - since:  # the log was reset or pruned
+        return head, None
+    return head, out
+
+
+def _read_range(cohort_id: int, after: int, upto: int) -> list[tuple[int, str]]:
+    """Return the encoded events ``after < seq <= upto`` that the database has."""
+    from dashboard.selectors.cohorts import events_after
+
+    out: list[tuple[int, str]] = []
+    while after < upto:
+        page, _ = events_after(cohort_id=cohort_id, after=after, limit=upto - after)
+        page = [e for e in page if e["seq"] <= upto]
+        if not page:
+            break
+        out.extend((e["seq"], protocol.dumps(e)) for e in page)
+        after = page[-1]["seq"]
+    return out
+
+
+def _latest_metrics() -> dict[str, Any] | None:
+    from dashboard.cache_metrics import latest_sample
+
+    return latest_sample()
+
+
+# --------------------------------------------------------------------------------------
+# Connections and subscriptions
+# --------------------------------------------------------------------------------------
+
+
+class Connection:
+    """One socket as the hub sees it: a bounded outbox drained by one writer task."""
+
+    __slots__ = (
+        "auth_deadline",
+        "close_sent",
+        "closed",
+        "hub",
+        "last_rx",
+        "on_closed",
+        "outbox",
+        "queue_limit",
+        "role_cache",
+        "send",
+        "subs",
+        "user",
+        "user_entry",
+        "waiter",
+        "writer",
+    )
+
+    def __init__(self, hub: Hub, send: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+        self.hub = hub
+        self.send = send
+        self.outbox: deque[str] = deque()
+        self.queue_limit = int(settings.WS_SEND_QUEUE)
+        self.waiter: asyncio.Future[None] | None = None
+        self.writer: asyncio.Task[None] | None = None
+        self.closed = False
+        self.close_sent = False
+        self.user: Any = None
+        self.user_entry: UserRef | None = None
+        self.subs: dict[str, Subscription] = {}
+        self.role_cache: dict[int, str] = {}
+        now = hub.loop.time()
+        self.last_rx = now
+        self.auth_deadline: float | None = now + float(settings.WS_AUTH_TIMEOUT)
+        self.on_closed: Callable[[], None] | None = None
+
+    # Sending ---------------------------------------------------------------------------
+
+    def push(self, text: str) -> None:
+        """Queue one frame; never blocks. A socket that fell too far behind is closed."""
+        if self.closed:
+            return
+        if len(self.outbox) >= self.queue_limit:
+            logger.info("closing a slow socket (%s frames queued)", len(self.outbox))
+            self.close_soon(protocol.CLOSE_SLOW_CONSUMER)
+            return
+        self.outbox.append(text)
+        waiter = self.waiter
+        if waiter is not None:
+            self.waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def push_frame(self, frame: Any) -> None:
+        self.push(protocol.dumps(frame))
+
+    def start_writer(self) -> None:
+        self.writer = self.hub.loop.create_task(self._write_loop())
+
+    async def _write_loop(self) -> None:
+        outbox = self.outbox
+        send = self.send
+        loop = self.hub.loop
+        try:
+            while True:
+                if not outbox:
+                    waiter = self.waiter = loop.create_future()
+                    await waiter
+                    continue
+                await send({"type": "websocket.send", "text": outbox.popleft()})
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # The peer is gone (the server raises on a send after disconnect).
+            logger.debug("socket writer stopped", exc_info=True)
+            self.close_sent = True
+            self.hub.detach(self)
+
+    def close_soon(self, code: int) -> asyncio.Task[None] | None:
+        """Forget the socket at once and send the close frame in the background."""
+        if self.close_sent:
+            return None
+        self.close_sent = True
+        self.hub.detach(self)
+        return self.hub.loop.create_task(self._send_close(code))
+
+    async def close(self, code: int) -> None:
+        """Close the socket with ``code`` and forget it; idempotent."""
+        task = self.close_soon(code)
+        if task is not None:
+            await task
+
+    async def _send_close(self, code: int) -> None:
+        # A stuck peer may never let the close frame through: do not wait on it for long.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.send({"type": "websocket.close", "code": code}), 2.0)
+
+
+class Subscription:
+    """One socket on one topic: buffering until its replay is sent, then live."""
+
+    __slots__ = ("buffer", "conn", "last_seq", "live", "topic")
+
+    def __init__(self, conn: Connection, topic: Topic) -> None:
+        self.conn = conn
+        self.topic = topic
+        self.live = False
+        self.last_seq = 0
+        self.buffer: list[tuple[int | None, str]] = []
+
+
+class Topic:
+    """A topic this process is subscribed to, with its local subscribers."""
+
+    __slots__ = (
+        "cohort_id",
+        "filling",
+        "group",
+        "name",
+        "next_seq",
+        "pending",
+        "ready",
+        "subs",
+    )
+
+    def __init__(self, name: str, group: str, cohort_id: int | None, loop: Any) -> None:
+        self.name = name
+        self.group = group
+        self.cohort_id = cohort_id
+        self.subs: set[Subscription] = set()
+        self.ready: asyncio.Future[None] = loop.create_future()
+        self.next_seq: int | None = None  # the next seq to pass on (cohorts)
+        self.pending: dict[int, str] = {}  # events that arrived ahead of next_seq
+        self.filling = False
+
+
+# --------------------------------------------------------------------------------------
+# The hub
+# --------------------------------------------------------------------------------------
+
+
+class Hub:
+    """The fan-out of one event loop (one server process)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.layer: Any = get_channel_layer()
+        self.channel: str | None = None
+        self.topics: dict[str, Topic] = {}
+        self.locks: dict[str, asyncio.Lock] = {}
+        self.connections: set[Connection] = set()
+        self.probes: dict[str, asyncio.Future[None]] = {}
+        self.presence: MemoryPresence | RedisPresence = presence_store()
+        self.local_presence: dict[tuple[int, int], list[Any]] = {}  # -> [count, entry]
+        self.tasks: list[asyncio.Task[None]] = []
+        self.started = False
+        self.stopping = False
+        self._start_lock = asyncio.Lock()
+        self.healthy = True
+
+    # Life cycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        async with self._start_lock:
+            if self.started:
+                return
+            self.channel = await self.layer.new_channel("realtime.")
+            self.started = True
+            spawn = self.loop.create_task
+            self.tasks = [
+                spawn(self._receive_loop(), name="realtime-receive"),
+                spawn(self._sweep_loop(), name="realtime-sweep"),
+                spawn(self._presence_loop(), name="realtime-presence"),
+            ]
+            if not isinstance(self.layer, InMemoryChannelLayer):
+                self.tasks.append(spawn(self._health_loop(), name="realtime-health"))
+
+    async def stop(self) -> None:
+        """Close every socket (1001), say goodbye in presence, leave the groups."""
+        self.stopping = True
+        for conn in list(self.connections):
+            await conn.close(protocol.CLOSE_GOING_AWAY)
+        await asyncio.sleep(0)
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        self.tasks = []
+        for topic in list(self.topics.values()):
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.layer.group_discard(topic.group, self.channel), 1.0)
+        self.topics.clear()
+        with contextlib.suppress(Exception):
+            await self.presence.close()
+        self.started = False
+
+    # Connections -----------------------------------------------------------------------
+
+    def connect(self, send: Callable[[dict[str, Any]], Awaitable[None]]) -> Connection:
+        conn = Connection(self, send)
+        self.connections.add(conn)
+        conn.start_writer()
+        return conn
+
+    def detach(self, conn: Connection) -> None:
+        """Forget a socket: its subscriptions, presence and writer. Idempotent, sync."""
+        if conn.closed:
+            return
+        conn.closed = True
+        self.connections.discard(conn)
+        for name in list(conn.subs):
+            self._drop_subscription(conn, name)
+        if conn.writer is not None and conn.writer is not asyncio.current_task():
+            conn.writer.cancel()
+        if conn.on_closed is not None:
+            conn.on_closed()
+
+    # Subscriptions ---------------------------------------------------------------------
+
+    async def subscribe_cohort(
+        self, conn: Connection, cohort_id: int, role: str, since: int | None, ref: Any
+    ) -> None:
+        name = protocol.cohort_topic(cohort_id)
+        previous = conn.subs.get(name)
+        topic = self._topic(name, cohort_group(cohort_id), cohort_id)
+        sub = Subscription(conn, topic)
+        topic.subs.add(sub)
+        conn.subs[name] = sub
+        # Join presence before leaving the old subscription: a re-subscribe is no leave.
+        self._presence_add(cohort_id, conn, role)
+        if previous is not None:
+            topic.subs.discard(previous)
+            self._presence_remove(cohort_id, conn)
+        await self._await_ready(topic)
+        replay: list[str] | None = None
+        if since is None:
+            head = await database_sync_to_async(_read_head)(cohort_id)
+        else:
+            head, replay = await database_sync_to_async(_read_replay)(
+                cohort_id, since, int(settings.WS_REPLAY_MAX)
+            )
+        entries = await self._presence_list(cohort_id)
+        if conn.closed or conn.subs.get(name) is not sub:
+            return  # closed or unsubscribed meanwhile
+        frame: protocol.SubscribedFrame = {
+            "type": "subscribed",
+            "topic": name,
+            "seq": head,
+            "recovered": replay is not None,
+            "presence": entries,
+        }
+        if ref is not None:
+            frame["ref"] = ref
+        conn.push_frame(frame)
+        if replay:
+            for start in range(0, len(replay), 100):
+                conn.push(protocol.events_frame_text(name, replay[start : start + 100]))
+        last = head
+        for seq, text in sub.buffer:
+            if seq is None:
+                conn.push(text)
+            elif seq > last:
+                conn.push(text)
+                last = seq
+        sub.buffer = []
+        sub.last_seq = last
+        sub.live = True
+
+    async def subscribe_metrics(self, conn: Connection, ref: Any) -> None:
+        name = protocol.METRICS_TOPIC
+        topic = self._topic(name, METRICS_GROUP, None)
+        sub = Subscription(conn, topic)
+        topic.subs.add(sub)
+        conn.subs[name] = sub
+        await self._await_ready(topic)
+        sample = await sync_to_async(_latest_metrics)()
+        if conn.closed or conn.subs.get(name) is not sub:
+            return
+        frame: protocol.SubscribedFrame = {"type": "subscribed", "topic": name}
+        if ref is not None:
+            frame["ref"] = ref
+        conn.push_frame(frame)
+        if sample is not None:
+            conn.push(protocol.metrics_frame_text(protocol.dumps(sample)))
+        for _, text in sub.buffer:
+            conn.push(text)
+        sub.buffer = []
+        sub.live = True
+
+    def unsubscribe(self, conn: Connection, name: str) -> bool:
+        if name not in conn.subs:
+            return False
+        self._drop_subscription(conn, name)
+        return True
+
+    def _drop_subscription(self, conn: Connection, name: str) -> None:
+        sub = conn.subs.pop(name, None)
+        if sub is None:
+            return
+        topic = sub.topic
+        topic.subs.discard(sub)
+        if topic.cohort_id is not None:
+            self._presence_remove(topic.cohort_id, conn)
+        if not topic.subs:
+            self.loop.create_task(self._maybe_leave(topic))
+
+    def _topic(self, name: str, group: str, cohort_id: int | None) -> Topic:
+        topic = self.topics.get(name)
+        if topic is None:
+            topic = self.topics[name] = Topic(name, group, cohort_id, self.loop)
+            self.loop.create_task(self._establish(topic))
+        return topic
+
+    async def _await_ready(self, topic: Topic) -> None:
+        await asyncio.shield(topic.ready)
+
+    def _lock(self, name: str) -> asyncio.Lock:
+        lock = self.locks.get(name)
+        if lock is None:
+            lock = self.locks[name] = asyncio.Lock()
+        return lock
+
+    async def _establish(self, topic: Topic) -> None:
+        """Join the topic's group and prove the subscription live with a probe."""
+        try:
+            async with self._lock(topic.name):
+                await self.start()
+                timeout = float(settings.REALTIME_HEALTH_TIMEOUT)
+                await asyncio.wait_for(self.layer.group_add(topic.group, self.channel), timeout)
+                await asyncio.wait_for(self._probe(topic.group), timeout)
+                if topic.cohort_id is not None:
+                    head = await database_sync_to_async(_read_head)(topic.cohort_id)
+                    topic.next_seq = head + 1
+                    self._drain(topic)
+            if not topic.ready.done():
+                topic.ready.set_result(None)
+        except Exception as exc:
+            logger.warning("subscribing this process to %s failed: %r", topic.group, exc)
+            if self.topics.get(topic.name) is topic:
+                del self.topics[topic.name]
+            if not topic.ready.done():
+                topic.ready.set_exception(LayerLost(str(exc)))
+                topic.ready.exception()  # retrieved: waiters get it through shield
+
+    async def _maybe_leave(self, topic: Topic) -> None:
+        async with self._lock(topic.name):
+            if topic.subs or self.topics.get(topic.name) is not topic:
+                return
+            with contextlib.suppress(asyncio.CancelledError, asyncio.InvalidStateError):
+                await asyncio.shield(topic.ready)
+            if topic.subs or self.topics.get(topic.name) is not topic:
+                return
+            del self.topics[topic.name]
+            try:
+                await asyncio.wait_for(
+                    self.layer.group_discard(topic.group, self.channel),
+                    float(settings.REALTIME_HEALTH_TIMEOUT),
+                )
+            except Exception:
+                logger.info("leaving %s failed (layer down?)", topic.group, exc_info=True)
+
+    async def _probe(self, group: str | None) -> None:
+        """Send a probe (to a group, or to this process) and wait for it to come back."""
+        token = uuid.uuid4().hex
+        future: asyncio.Future[None] = self.loop.create_future()
+        self.probes[token] = future
+        try:
+            message = {"type": MSG_PROBE, "token": token}
+            if group is None:
+                await self.layer.send(self.channel, message)
+            else:
+                await self.layer.group_send(group, message)
+            await future
+        finally:
+            self.probes.pop(token, None)
+
+    # Receiving -------------------------------------------------------------------------
+
+    async def _receive_loop(self) -> None:
+        layer = self.layer
+        channel = self.channel
+        while True:
+            try:
+                message = await layer.receive(channel)
+                kind = message.get("type")
+                if kind == MSG_EVENT:
+                    self._on_event(message["cohort"], message["seq"], message["json"])
+                elif kind == MSG_PRESENCE:
+                    self._on_presence(message)
+                elif kind == MSG_METRICS:
+                    self._on_metrics(message["json"])
+                elif kind == MSG_PROBE:
+                    future = self.probes.get(message.get("token", ""))
+                    if future is not None and not future.done():
+                        future.set_result(None)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("realtime receive loop")
+                await asyncio.sleep(0.1)
+
+    def _on_event(self, cohort_id: int, seq: int, event_json: str) -> None:
+        topic = self.topics.get(protocol.cohort_topic(cohort_id))
+        if topic is None:
+            return
+        if topic.next_seq is not None and seq < topic.next_seq:
+            return  # already passed on (a replayed or duplicated publish)
+        topic.pending[seq] = event_json
+        self._drain(topic)
+
+    def _drain(self, topic: Topic) -> None:
+        """Pass on the pending events that are next in seq order; fill a gap from the DB."""
+        if topic.next_seq is None:
+            return
+        pending = topic.pending
+        for seq in [s for s in pending if s < topic.next_seq]:
+            del pending[seq]
+        while topic.next_seq in pending:
+            seq = topic.next_seq
+            self._deliver(topic, seq, pending.pop(seq))
+            topic.next_seq = seq + 1
+        if pending and not topic.filling:
+            topic.filling = True
+            self.loop.create_task(self._fill_gap(topic))
+
+    async def _fill_gap(self, topic: Topic) -> None:
+        """Read the events missing before the pending ones from the database, once."""
+        try:
+            while topic.pending and topic.next_seq is not None and topic.cohort_id is not None:
+                after = topic.next_seq - 1
+                upto = min(topic.pending) - 1
+                if upto <= after:
+                    self._drain_after_fill(topic)
+                    continue
+                rows = await database_sync_to_async(_read_range)(topic.cohort_id, after, upto)
+                for seq, text in rows:
+                    if seq >= topic.next_seq:
+                        topic.pending.setdefault(seq, text)
+                if topic.next_seq not in topic.pending and topic.pending:
+                    # Not in the database (the log was reset): skip ahead rather than stall.
+                    logger.warning(
+                        "events %s..%s of cohort %s are gone; skipping",
+                        topic.next_seq,
+                        min(topic.pending) - 1,
+                        topic.cohort_id,
+                    )
+                    topic.next_seq = min(topic.pending)
+                self._drain_after_fill(topic)
+        except Exception:
+            logger.warning("gap fill of %s failed", topic.name, exc_info=True)
+        finally:
+            topic.filling = False
+
+    def _drain_after_fill(self, topic: Topic) -> None:
+        pending = topic.pending
+        assert topic.next_seq is not None
+        while topic.next_seq in pending:
+            seq = topic.next_seq
+            self._deliver(topic, seq, pending.pop(seq))
+            topic.next_seq = seq + 1
+
+    def _deliver(self, topic: Topic, seq: int, event_json: str) -> None:
+        text = protocol.event_frame_text(topic.name, event_json)
+        for sub in topic.subs:
+            if sub.live:
+                if seq > sub.last_seq:
+                    sub.last_seq = seq
+                    sub.conn.push(text)
+            else:
+                sub.buffer.append((seq, text))
+
+    def _fan_out(self, topic: Topic, text: str) -> None:
+        for sub in topic.subs:
+            if sub.live:
+                sub.conn.push(text)
+            else:
+                sub.buffer.append((None, text))
+
+    def _on_presence(self, message: dict[str, Any]) -> None:
+        name = protocol.cohort_topic(message["cohort"])
+        topic = self.topics.get(name)
+        if topic is None:
+            return
+        frame: protocol.PresenceFrame = {
+            "type": "presence",
+            "topic": name,
+            "joins": message.get("joins", []),
+            "leaves": message.get("leaves", []),
+        }
+        self._fan_out(topic, protocol.dumps(frame))
+
+    def _on_metrics(self, sample_json: str) -> None:
+        topic = self.topics.get(protocol.METRICS_TOPIC)
+        if topic is not None:
+            self._fan_out(topic, protocol.metrics_frame_text(sample_json))
+
+    # Publishing (on this loop) ---------------------------------------------------------
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        """Send to a group; failures are logged (recovery covers lost events)."""
+        try:
+            await asyncio.wait_for(
+                self.layer.group_send(group, message), float(settings.REALTIME_PUBLISH_TIMEOUT)
+            )
+        except Exception as exc:
+            logger.warning("publish to %s failed: %r", group, exc)
+
+    # Presence --------------------------------------------------------------------------
+
+    def _presence_add(self, cohort_id: int, conn: Connection, role: str) -> None:
+        assert conn.user_entry is not None
+        key = (cohort_id, conn.user_entry["id"])
+        slot = self.local_presence.get(key)
+        if slot is not None:
+            slot[0] += 1
+            return
+        entry: PresenceEntry = {
+            "user": conn.user_entry,
+            "role": role,
+            "since": protocol.iso_ms(timezone.now()) or "",
+        }
+        done: asyncio.Future[None] = self.loop.create_future()
+        self.local_presence[key] = [1, entry, done]
+        self.loop.create_task(self._presence_join(cohort_id, entry, done))
+
+    def _presence_remove(self, cohort_id: int, conn: Connection) -> None:
+        assert conn.user_entry is not None
+        key = (cohort_id, conn.user_entry["id"])
+        slot = self.local_presence.get(key)
+        if slot is None:
+            return
+        slot[0] -= 1
+        if slot[0] <= 0:
+            del self.local_presence[key]
+            self.loop.create_task(self._presence_leave(cohort_id, key[1], slot[2]))
+
+    async def _presence_join(
+        self, cohort_id: int, entry: PresenceEntry, done: asyncio.Future[None]
+    ) -> None:
+        try:
+            joined = await self.presence.join(cohort_id, entry)
+            if joined is not None:
+                await self._presence_publish(cohort_id, [joined], [])
+        except Exception as exc:
+            logger.warning("presence join failed: %r", exc)
+        finally:
+            if not done.done():
+                done.set_result(None)
+
+    async def _presence_leave(
+        self, cohort_id: int, user_id: int, joined: asyncio.Future[None]
+    ) -> None:
+        await joined  # a leave never overtakes its join
+        try:
+            left = await self.presence.leave(cohort_id, user_id)
+            if left is not None:
+                await self._presence_publish(cohort_id, [], [left])
+        except Exception as exc:
+            logger.warning("presence leave failed: %r", exc)
+
+    async def _presence_list(self, cohort_id: int) -> list[PresenceEntry]:
+        for (cid, _), slot in list(self.local_presence.items()):
+            if cid == cohort_id:
+                await slot[2]  # this process's own joins are in the list
+        try:
+            return await self.presence.snapshot(cohort_id)
+        except Exception as exc:
+            logger.warning("presence snapshot failed: %r", exc)
+            return []
+
+    async def _presence_publish(
+        self, cohort_id: int, joins: list[PresenceEntry], leaves: list[PresenceEntry]
+    ) -> None:
+        await self.group_send(
+            cohort_group(cohort_id),
+            {"type": MSG_PRESENCE, "cohort": cohort_id, "joins": joins, "leaves": leaves},
+        )
+
+    async def _presence_loop(self) -> None:
+        """Refresh this process's viewers and expire those of dead processes."""
+        heartbeat = float(settings.PRESENCE_HEARTBEAT)
+        sweep_every = float(settings.PRESENCE_SWEEP)
+        next_sweep = self.loop.time() + sweep_every
+        while True:
+            await asyncio.sleep(min(heartbeat, sweep_every))
+            try:
+                entries = [(cid, slot[1]) for (cid, _), slot in self.local_presence.items()]
+                for cohort_id, entry in await self.presence.heartbeat(entries):
+                    await self._presence_publish(cohort_id, [entry], [])
+                if self.loop.time() >= next_sweep:
+                    next_sweep = self.loop.time() + sweep_every
+                    for cohort_id, entry in await self.presence.sweep():
+                        await self._presence_publish(cohort_id, [], [entry])
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.warning("presence heartbeat failed: %r", exc)
+
+    # Liveness --------------------------------------------------------------------------
+
+    async def _sweep_loop(self) -> None:
+        """Close sockets idle too long (1001) or not authenticated in time (4401)."""
+        while True:
+            await asyncio.sleep(float(settings.WS_SWEEP_INTERVAL))
+            now = self.loop.time()
+            idle = float(settings.WS_IDLE_TIMEOUT)
+            for conn in list(self.connections):
+                if conn.auth_deadline is not None and now >= conn.auth_deadline:
+                    conn.close_soon(protocol.CLOSE_UNAUTHENTICATED)
+                elif now - conn.last_rx >= idle:
+                    conn.close_soon(protocol.CLOSE_GOING_AWAY)
+
+    async def _health_loop(self) -> None:
+        """Probe the layer through this process's channel; on loss close every socket 1012."""
+        while True:
+            await asyncio.sleep(float(settings.REALTIME_HEALTH_INTERVAL))
+            try:
+                await asyncio.wait_for(self._probe(None), float(settings.REALTIME_HEALTH_TIMEOUT))
+                if not self.healthy:
+                    logger.warning("the channel layer is back")
+                self.healthy = True
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if self.healthy:
+                    logger.error("the channel layer is lost (%r): closing sockets with 1012", exc)
+                self.healthy = False
+                self.layer_lost()
+
+    def layer_lost(self) -> None:
+        """Close every socket with 1012 and forget the topics: clients recover on return."""
+        for conn in list(self.connections):
+            conn.close_soon(protocol.CLOSE_SERVICE_RESTART)
+        for topic in list(self.topics.values()):
+            if not topic.ready.done():
+                topic.ready.set_exception(LayerLost("channel layer lost"))
+                topic.ready.exception()
+        self.topics.clear()
+
+
+# --------------------------------------------------------------------------------------
+# The hub of the running loop, and of the server process for threads
+# --------------------------------------------------------------------------------------
+
+_hubs: dict[asyncio.AbstractEventLoop, Hub] = {}
+_server_loop: asyncio.AbstractEventLoop | None = None
+
+
+def get_hub() -> Hub:
+    """Return the hub of the running event loop, creating it on first use."""
+    global _server_loop
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        for old in [old for old in _hubs if old.is_closed()]:
+            del _hubs[old]
+        hub = _hubs[loop] = Hub(loop)
+    _server_loop = loop
+    return hub
+
+
+def server_loop() -> asyncio.AbstractEventLoop | None:
+    """Return the event loop of this process's server, if one runs."""
+    loop = _server_loop
+    if loop is None or loop.is_closed() or not loop.is_running():
+        return None
+    return loop
+
+
+async def stop_hub() -> None:
+    """Stop the hub of the running loop (server shutdown, end of a test)."""
+    global _server_loop
+    loop = asyncio.get_running_loop()
+    hub = _hubs.pop(loop, None)
+    if hub is not None:
+        await hub.stop()
+    if _server_loop is loop:
+        _server_loop = None
