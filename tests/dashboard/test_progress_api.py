@@ -263,3 +263,10 @@ def test_unknown_api_path_is_a_json_404(db, client_for):
     response = client_for(None).get("/api/nothing-here/")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_unknown_api_path_is_a_json_404_with_debug_on(db, client_for, settings):
+    settings.DEBUG = True
+    response = client_for(None).get("/api/cohorts/1/nothing/")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
