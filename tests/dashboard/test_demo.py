@@ -38,10 +38,17 @@ def test_seed_creates_the_program_cohorts_and_logins(seeded):
     for name in ("admin", "mentor", "mentor2", "learner"):
         assert authenticate(username=name, password=name) is not None
     assert authenticate(username="admin", password="admin").is_staff
-    roles = {(m.user.username, m.cohort_id, m.role) for m in Membership.objects.filter(
-        user__username__in=["mentor", "mentor2", "learner"]).select_related("user")}
-    assert roles == {("mentor", seeded[0].pk, "mentor"), ("mentor2", seeded[1].pk, "mentor"),
-                     ("learner", seeded[0].pk, "learner")}
+    roles = {
+        (m.user.username, m.cohort_id, m.role)
+        for m in Membership.objects.filter(
+            user__username__in=["mentor", "mentor2", "learner"]
+        ).select_related("user")
+    }
+    assert roles == {
+        ("mentor", seeded[0].pk, "mentor"),
+        ("mentor2", seeded[1].pk, "mentor"),
+        ("learner", seeded[0].pk, "learner"),
+    }
 
 
 def test_seeded_progress_is_varied_and_believable(seeded):
@@ -83,6 +90,15 @@ def test_simulator_makes_changes_through_the_services(world):
 
 
 def test_simulate_command_runs_a_bounded_number_of_steps(world):
-    call_command("simulate", "--cohort", str(world.cohort.pk), "--count", "5", "--interval", "0",
-                 "--seed", "1")
+    call_command(
+        "simulate",
+        "--cohort",
+        str(world.cohort.pk),
+        "--count",
+        "5",
+        "--interval",
+        "0",
+        "--seed",
+        "1",
+    )
     assert Cohort.objects.get(pk=world.cohort.pk).head_seq > 3
