@@ -37,7 +37,8 @@ access_logger = logging.getLogger("dashboard.access")
 
 # The attributes every LogRecord has; anything else on a record came from ``extra=``.
 _RECORD_FIELDS = frozenset(
-    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys() | {"message", "asctime"}
+    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys()
+    | {"message", "asctime", "color_message"}  # uvicorn's ANSI-coloured copy of the message
 )
 
 

@@ -1,0 +1,60 @@
+#!/bin/sh
+# The image's one entrypoint: the first argument picks the role of this container.
+#
+#   web          the ASGI server (uvicorn) on $HOST:$PORT (default 0.0.0.0:8000)
+#   metrics      the cache metrics sampler (manage.py metrics_pump)
+#   worker       a Celery worker (runs the periodic jobs beat sends)
+#   beat         Celery beat (schedules the periodic jobs; run exactly one)
+#   migrate      apply the database migrations, then exit
+#   healthcheck  exit 0 when the web server on $PORT answers /healthz
+#   anything else is run as a command (e.g. `python manage.py createsuperuser`)
+#
+# Configuration is the environment only (.env.example documents every variable).
+set -eu
+
+cd "$(dirname "$0")/.."
+
+role="${1:-web}"
+if [ "$#" -gt 0 ]; then
+    shift
+fi
+
+log_level="${LOG_LEVEL:-INFO}"
+
+case "$role" in
+    web)
+        # JSON lines for uvicorn's own messages too, unless LOG_FORMAT=plain. Access lines
+        # come from the request-id middleware (with the id), so uvicorn's are off.
+        if [ "${LOG_FORMAT:-json}" = "json" ]; then
+            set -- --log-config deploy/uvicorn-logging.json "$@"
+        fi
+        exec uvicorn dashboard.asgi:application \
+            --host "${HOST:-0.0.0.0}" --port "${PORT:-8000}" \
+            --loop uvloop --ws websockets-sansio --lifespan on \
+            --proxy-headers --no-access-log \
+            --timeout-graceful-shutdown "${GRACEFUL_TIMEOUT:-10}" \
+            "$@"
+        ;;
+    metrics)
+        exec python manage.py metrics_pump "$@"
+        ;;
+    worker)
+        exec celery --app dashboard.celery worker \
+            --loglevel "$log_level" --concurrency "${CELERY_CONCURRENCY:-2}" \
+            --hostname "worker@%h" "$@"
+        ;;
+    beat)
+        exec celery --app dashboard.celery beat \
+            --loglevel "$log_level" \
+            --schedule "${CELERY_BEAT_SCHEDULE_FILE:-/tmp/celerybeat-schedule}" "$@"
+        ;;
+    migrate)
+        exec python manage.py migrate --noinput "$@"
+        ;;
+    healthcheck)
+        exec python deploy/healthcheck.py "$@"
+        ;;
+    *)
+        exec "$role" "$@"
+        ;;
+esac
