@@ -37,10 +37,16 @@ run: seed ## Serve the live dashboard on $(HOST):$(PORT) (SIMULATE=0 to stop the
 	SIMULATE=$(SIMULATE) $(BIN)/uvicorn dashboard.asgi:application --host $(HOST) --port $(PORT) \
 		--loop uvloop --ws websockets-sansio --lifespan on --no-access-log
 
-test: install lint types test-py ## Lint, type-check and run every test
+test: install lint types test-py test-js test-e2e ## Lint, type-check and run every test
 
 test-py: install ## Run the Python test suite
 	$(BIN)/pytest -q
+
+test-js: ## Run the frontend's pure modules under node --test (no npm packages)
+	node --test frontend/tests/
+
+test-e2e: install ## Run the real-browser tests (Playwright + Debian chromium) in their own pytest run
+	$(BIN)/pytest -q -m e2e tests/e2e
 
 lint: install ## ruff lint and format check
 	$(BIN)/ruff check .

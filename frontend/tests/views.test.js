@@ -1,0 +1,42 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { test } from "node:test";
+
+import { stateFromSnapshot } from "../src/state.js";
+import { completionSeries } from "../src/views/charts.js";
+import { statusChoices } from "../src/views/editor.js";
+import { sortedIds } from "../src/views/matrix.js";
+
+const { before } = JSON.parse(readFileSync(new URL("./fixtures/cohort.json", import.meta.url), "utf8"));
+
+test("learners are offered only their allowed moves; mentors every status", () => {
+  assert.deepEqual(statusChoices("learner", "not_started"), ["not_started", "in_progress"]);
+  assert.deepEqual(statusChoices("learner", "in_progress"), ["in_progress", "submitted"]);
+  assert.deepEqual(statusChoices("learner", "submitted"), ["submitted", "in_progress"]);
+  assert.deepEqual(statusChoices("learner", "completed"), ["completed"]);
+  assert.deepEqual(statusChoices("mentor", "submitted"), ["not_started", "in_progress", "submitted", "completed"]);
+});
+
+test("the matrix sorts by name and by completion, both ways", () => {
+  const state = stateFromSnapshot(before);
+  const names = (ids) => ids.map((id) => state.learners[id].name);
+  const asc = names(sortedIds(state, "name", "asc"));
+  assert.deepEqual(asc, [...asc].sort((a, b) => a.localeCompare(b)));
+  assert.deepEqual(names(sortedIds(state, "name", "desc")), [...asc].reverse());
+  const done = (id) => state.milestones.filter((m) => state.learners[id].progress[m.slug].status === "completed").length;
+  const byCompletion = sortedIds(state, "completion", "desc").map(done);
+  assert.deepEqual(byCompletion, [...byCompletion].sort((a, b) => b - a));
+  const up = sortedIds(state, "completion", "asc").map(done);
+  assert.deepEqual(up, [...up].sort((a, b) => a - b));
+});
+
+test("completion over time rises to today's completion", () => {
+  const state = stateFromSnapshot(before);
+  const points = completionSeries(state, Date.parse(before.generated_at));
+  assert.equal(points[0][1], 0);
+  for (let i = 1; i < points.length; i += 1) {
+    assert.ok(points[i][0] >= points[i - 1][0]);
+    assert.ok(points[i][1] >= points[i - 1][1]);
+  }
+  assert.ok(Math.abs(points.at(-1)[1] - before.stats.completion) < 1e-4);
+});
