@@ -24,6 +24,8 @@ def register_default_helpers() -> None:
         _register_simulator()
     if settings.PERIODIC_JOBS == "inprocess":
         _register_periodic_jobs()
+    if settings.METRICS_SAMPLER_IN_PROCESS:
+        _register_metrics_sampler()
 
 
 def _register_realtime_hub() -> None:
@@ -84,3 +86,20 @@ def _register_periodic_jobs() -> None:
         await asyncio.to_thread(thread["t"].join, 5)
 
     lifespan.on_startup("periodic-jobs", start, stop_)
+
+
+def _register_metrics_sampler() -> None:
+    """Sample the cache metrics once a second in this process (the embedded default)."""
+    from dashboard.metrics_sampler import default_sampler, start_sampler_thread
+
+    running: dict[str, tuple[threading.Thread, threading.Event]] = {}
+
+    async def start() -> None:
+        running["t"] = start_sampler_thread(default_sampler())
+
+    async def stop_() -> None:
+        thread, stop = running["t"]
+        stop.set()
+        await asyncio.to_thread(thread.join, 5)
+
+    lifespan.on_startup("metrics-sampler", start, stop_)

@@ -10,6 +10,7 @@ from dashboard.apis.cohorts import CohortEventsApi, CohortListApi, CohortSnapsho
 from dashboard.apis.errors import json_not_found
 from dashboard.apis.health import healthz, readyz
 from dashboard.apis.me import MeApi
+from dashboard.apis.metrics import CacheMetricsApi
 from dashboard.apis.progress import ProgressUpdateApi
 from dashboard.apis.reactions import CommentAddApi, KudosAddApi
 from dashboard.pages import index
@@ -34,6 +35,7 @@ api = [
         CommentAddApi.as_view(),
         name="comment-add",
     ),
+    path("metrics/cache/", CacheMetricsApi.as_view(), name="cache-metrics"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger"),
     # Last: any other /api/ path is a JSON 404, with DEBUG on too.

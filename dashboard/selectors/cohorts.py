@@ -13,6 +13,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from dashboard.models import Cohort, Event, Membership, Milestone, Progress
+from dashboard.selectors.caching import STATS_TTL, cached_per_cohort, cohort_snapshot_cached
 from dashboard.selectors.stats import MilestoneDue, cohort_stats, learner_risk
 from realtime.presence import presence_snapshot
 from realtime.protocol import EventPayload, event_payload, iso_ms, progress_cell
@@ -31,23 +32,16 @@ def cohorts_visible(*, user: User) -> QuerySet[Cohort]:
 
 
 def cohort_list(*, user: User) -> list[dict[str, Any]]:
-    """Return the cohort list of api.md with learner count and completion, in two queries."""
-    cohorts = list(
-        cohorts_visible(user=user).annotate(
-            learner_count=Count("memberships", filter=Q(memberships__role="learner"), distinct=True)
-        )
-    )
-    totals = {
-        row["cohort_id"]: row
-        for row in Progress.objects.filter(cohort__in=[c.pk for c in cohorts])
-        .values("cohort_id")
-        .annotate(
-            total=Count("id"), completed=Count("id", filter=Q(status=Progress.Status.COMPLETED))
-        )
-    }
+    """Return the cohort list of api.md with learner count and completion.
+
+    One query for the cohorts; their counts come from the cache ("stats", per cohort
+    version), two more queries for the cohorts missing from it.
+    """
+    cohorts = list(cohorts_visible(user=user))
+    counts = cached_per_cohort("stats", [c.pk for c in cohorts], _cohort_counts, timeout=STATS_TTL)
     result = []
     for cohort in cohorts:
-        row = totals.get(cohort.pk, {"total": 0, "completed": 0})
+        row = counts[cohort.pk]
         result.append(
             {
                 "id": cohort.pk,
@@ -55,11 +49,33 @@ def cohort_list(*, user: User) -> list[dict[str, Any]]:
                 "program": cohort.program.name,
                 "start_date": cohort.start_date.isoformat(),
                 "end_date": cohort.end_date.isoformat(),
-                "learner_count": cohort.learner_count,  # type: ignore[attr-defined]
+                "learner_count": row["learner_count"],
                 "completion": round(row["completed"] / row["total"], 4) if row["total"] else 0.0,
             }
         )
     return result
+
+
+def _cohort_counts(cohort_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Return each cohort's learner count and its total and completed cells (2 queries)."""
+    learners = dict(
+        Membership.objects.filter(cohort_id__in=cohort_ids, role=Membership.Role.LEARNER)
+        .values("cohort_id")
+        .annotate(n=Count("id"))
+        .values_list("cohort_id", "n")
+    )
+    counts = {
+        i: {"learner_count": learners.get(i, 0), "total": 0, "completed": 0} for i in cohort_ids
+    }
+    for row in (
+        Progress.objects.filter(cohort_id__in=cohort_ids)
+        .values("cohort_id")
+        .annotate(
+            total=Count("id"), completed=Count("id", filter=Q(status=Progress.Status.COMPLETED))
+        )
+    ):
+        counts[row["cohort_id"]].update(total=row["total"], completed=row["completed"])
+    return counts
 
 
 @contextmanager
@@ -83,8 +99,43 @@ def cohort_snapshot(*, cohort_id: int) -> dict[str, Any]:
     """Return the dashboard's initial load: a fixed number of queries whatever the size.
 
     ``seq`` is read in the same database snapshot as the rows, so subscribing with
-    ``since=seq`` replays exactly the events the snapshot does not yet reflect.
+    ``since=seq`` replays exactly the events the snapshot does not yet reflect. The
+    database part is one bundle cached per cohort version (``selectors/caching.py``);
+    what depends on the clock (at-risk, on track) and ``presence`` are computed per call.
     """
+    bundle = cohort_snapshot_cached(cohort_id, lambda: _snapshot_bundle(cohort_id=cohort_id))
+    now = timezone.now()
+    today = timezone.localdate(now)
+    learner_rows = []
+    at_risk = 0
+    for row in bundle["learners"]:
+        reasons = learner_risk(
+            cells=bundle["risk_input"].get(row["id"], {}),
+            milestones=bundle["dues"],
+            today=today,
+            now=now,
+        )
+        at_risk += bool(reasons)
+        learner_rows.append({**row, "at_risk": bool(reasons), "risk_reasons": reasons})
+    return {
+        "cohort": bundle["cohort"],
+        "milestones": bundle["milestones"],
+        "learners": learner_rows,
+        "stats": cohort_stats(
+            milestone_slugs=[m["slug"] for m in bundle["milestones"]],
+            cells=bundle["cells"],
+            learner_count=len(learner_rows),
+            at_risk=at_risk,
+        ),
+        "feed": bundle["feed"],
+        "seq": bundle["seq"],
+        "presence": presence_snapshot(cohort_id),
+        "generated_at": iso_ms(now),
+    }
+
+
+def _snapshot_bundle(*, cohort_id: int) -> dict[str, Any]:
+    """Read everything of the snapshot that only a write can change, in one DB snapshot."""
     with consistent_read():
         cohort = Cohort.objects.select_related("program").get(pk=cohort_id)
         milestones = list(Milestone.objects.filter(program_id=cohort.program_id).order_by("order"))
@@ -105,9 +156,6 @@ def cohort_snapshot(*, cohort_id: int) -> dict[str, Any]:
         )
 
     slug_of = {m.pk: m.slug for m in milestones}
-    dues = [MilestoneDue(m.slug, m.title, cohort.due_date(m.week)) for m in milestones]
-    now = timezone.now()
-    today = timezone.localdate(now)
     cells: dict[int, dict[str, Any]] = defaultdict(dict)
     risk_input: dict[int, dict[str, Any]] = defaultdict(dict)
     for learner_id, milestone_id, status, score, version, updated_at in rows:
@@ -116,22 +164,6 @@ def cohort_snapshot(*, cohort_id: int) -> dict[str, Any]:
             status=status, score=score, version=version, updated_at=updated_at
         )
         risk_input[learner_id][slug] = (status, updated_at)
-
-    learner_rows = []
-    at_risk = 0
-    for learner in learners:
-        reasons = learner_risk(cells=risk_input[learner.pk], milestones=dues, today=today, now=now)
-        at_risk += bool(reasons)
-        learner_rows.append(
-            {
-                "id": learner.pk,
-                "user": learner.user_id,
-                "name": learner.user.get_full_name() or learner.user.username,
-                "progress": cells[learner.pk],
-                "at_risk": bool(reasons),
-                "risk_reasons": reasons,
-            }
-        )
 
     return {
         "cohort": {
@@ -151,17 +183,20 @@ def cohort_snapshot(*, cohort_id: int) -> dict[str, Any]:
             }
             for m in milestones
         ],
-        "learners": learner_rows,
-        "stats": cohort_stats(
-            milestone_slugs=[m.slug for m in milestones],
-            cells=((slug_of[r[1]], r[2]) for r in rows),
-            learner_count=len(learners),
-            at_risk=at_risk,
-        ),
+        "learners": [
+            {
+                "id": learner.pk,
+                "user": learner.user_id,
+                "name": learner.user.get_full_name() or learner.user.username,
+                "progress": cells[learner.pk],
+            }
+            for learner in learners
+        ],
+        "dues": [MilestoneDue(m.slug, m.title, cohort.due_date(m.week)) for m in milestones],
+        "risk_input": dict(risk_input),
+        "cells": [(slug_of[r[1]], r[2]) for r in rows],
         "feed": [event_payload(e) for e in feed],
         "seq": cohort.head_seq,
-        "presence": presence_snapshot(cohort_id),
-        "generated_at": iso_ms(now),
     }
 
 

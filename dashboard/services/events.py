@@ -11,6 +11,7 @@ from django.db.models import F
 
 from dashboard import clock
 from dashboard.models import Cohort, Event
+from dashboard.selectors.caching import cohort_cache_invalidate_on_commit
 from realtime.broadcasting import broadcast_on_commit
 
 
@@ -41,5 +42,8 @@ def event_append(
         data=data,
         created_at=at or clock.now(),
     )
+    # Before the broadcast: a client reacting to the pushed event must already miss the
+    # cohort's cached reads.
+    cohort_cache_invalidate_on_commit(cohort_id)
     broadcast_on_commit(event)
     return event

@@ -106,10 +106,17 @@ REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Instrumented (hits, misses, latency per key family) and degrading to misses
+            # when Redis is down; see dashboard/cache_metrics.py and docs/cache.md.
+            "BACKEND": "dashboard.cache_metrics.InstrumentedCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "dash",
             "TIMEOUT": 300,
+            "OPTIONS": {
+                "INNER_BACKEND": "django.core.cache.backends.redis.RedisCache",
+                # Short timeouts: a dead Redis must cost a request milliseconds, not seconds.
+                "INNER_OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.5},
+            },
         }
     }
     CHANNEL_LAYERS = {
@@ -121,10 +128,13 @@ if REDIS_URL:
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "BACKEND": "dashboard.cache_metrics.InstrumentedCache",
             "LOCATION": "dashboard",
             "TIMEOUT": 300,
-            "OPTIONS": {"MAX_ENTRIES": 5000},
+            "OPTIONS": {
+                "INNER_BACKEND": "dashboard.cache_metrics.CountingLocMemCache",
+                "INNER_OPTIONS": {"MAX_ENTRIES": 5000},
+            },
         }
     }
     # One process channel per server (the realtime hub) takes every event: room for bursts.
@@ -134,6 +144,11 @@ else:
             "CONFIG": {"capacity": 10000},
         }
     }
+
+# The cache metrics sampler runs inside the server process by default only in the embedded
+# default; with Redis it is its own service (``manage.py metrics_pump``). Either way one
+# sampler at a time publishes (a lease in Redis).
+METRICS_SAMPLER_IN_PROCESS = env_bool("METRICS_SAMPLER_IN_PROCESS", not REDIS_URL)
 
 # --------------------------------------------------------------------------------------
 # Auth, REST, OpenAPI

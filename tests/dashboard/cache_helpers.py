@@ -1,0 +1,66 @@
+"""Helpers of the cache tests: free ports, a fake clock, cache configs.
+
+The fixtures are in ``cache_fixtures`` (a pytest plugin).
+Keys are namespaced per test, so nothing here ever flushes a Redis.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import uuid
+from typing import Any
+
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def closed_port_url() -> str:
+    """Return a Redis URL on which nothing listens (connections are refused at once)."""
+    return f"redis://127.0.0.1:{free_port()}/0"
+
+
+class FakeClock:
+    """A wall clock the test moves by hand."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def cache_config(kind: str, *, location: str = "", prefix: str = "") -> dict[str, Any]:
+    """Return a CACHES setting: the instrumented cache over locmem or Redis."""
+    if kind == "redis":
+        return {
+            "default": {
+                "BACKEND": "dashboard.cache_metrics.InstrumentedCache",
+                "LOCATION": location,
+                "KEY_PREFIX": prefix or f"test-{uuid.uuid4().hex[:12]}",
+                "TIMEOUT": 300,
+                "OPTIONS": {
+                    "INNER_BACKEND": "django.core.cache.backends.redis.RedisCache",
+                    "INNER_OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.5},
+                },
+            }
+        }
+    return {
+        "default": {
+            "BACKEND": "dashboard.cache_metrics.InstrumentedCache",
+            "LOCATION": f"test-{uuid.uuid4().hex[:12]}",
+            "TIMEOUT": 300,
+            "OPTIONS": {
+                "INNER_BACKEND": "dashboard.cache_metrics.CountingLocMemCache",
+                "INNER_OPTIONS": {"MAX_ENTRIES": 5000},
+            },
+        }
+    }
