@@ -43,11 +43,30 @@ def client_for():
     return build
 
 
+def _clear_own_cache_keys() -> None:
+    """Empty the cache of this run's keys only: never FLUSHDB a Redis the suite shares."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    if not settings.REDIS_URL:
+        cache.clear()
+        return
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        keys = list(client.scan_iter(match=f"{settings.TEST_KEY_PREFIX}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    except redis.RedisError:
+        pass  # tests that take Redis down clean up after themselves
+    finally:
+        client.close()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """Every test starts with an empty cache (throttle counters included)."""
-    from django.core.cache import cache
-
-    cache.clear()
+    _clear_own_cache_keys()
     yield
-    cache.clear()
+    _clear_own_cache_keys()

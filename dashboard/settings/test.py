@@ -17,3 +17,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": os.path.join(tempfile.gettempdir(), f"dashboard-test-{os.getpid()}.sqlite3")
     }
+
+# With REDIS_URL, keep this run's keys apart from any server using the same Redis, so the
+# suite only ever deletes what it wrote (tests/conftest.py clears by this prefix).
+TEST_KEY_PREFIX = f"test{os.getpid()}"
+CACHES["default"]["KEY_PREFIX"] = TEST_KEY_PREFIX  # noqa: F405
+if REDIS_URL:  # noqa: F405
+    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = TEST_KEY_PREFIX  # noqa: F405
