@@ -277,3 +277,61 @@ def test_env_example_required_values_are_placeholders_not_secrets():
     assert set(active) == {"SECRET_KEY", "ALLOWED_HOSTS", "POSTGRES_PASSWORD"}
     assert active["SECRET_KEY"].startswith("change-me")
     assert active["POSTGRES_PASSWORD"] == "change-me"
+
+
+# --------------------------------------------------------------------------------------
+# .github/workflows/ci.yml
+# --------------------------------------------------------------------------------------
+
+WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
+
+
+def test_ci_workflow_is_valid_against_the_github_workflows_schema():
+    result = subprocess.run(
+        [tool("check-jsonschema"), "--builtin-schema", "vendor.github-workflows", str(WORKFLOW)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _runs(job: dict) -> str:
+    return "\n".join(step.get("run", "") for step in job["steps"])
+
+
+def test_ci_runs_lint_types_tests_on_both_backends_browser_and_image():
+    jobs = yaml.safe_load(WORKFLOW.read_text())["jobs"]
+    assert set(jobs) == {"lint", "test-sqlite", "test-postgres", "browser", "image"}
+
+    lint = _runs(jobs["lint"])
+    for command in (
+        "ruff check .",
+        "ruff format --check .",
+        "mypy dashboard realtime",
+        "hadolint",
+        "vendor.compose-spec",
+    ):
+        assert command in lint, command
+
+    assert "pytest -q" in _runs(jobs["test-sqlite"])
+    assert "node --test frontend/tests/" in _runs(jobs["test-sqlite"])
+    assert "DATABASE_URL" not in jobs["test-sqlite"].get("env", {})
+
+    postgres = jobs["test-postgres"]
+    assert set(postgres["services"]) == {"postgres", "redis"}
+    assert postgres["env"]["DATABASE_URL"].startswith("postgres://")
+    assert postgres["env"]["REDIS_URL"].startswith("redis://")
+    assert "pytest -q" in _runs(postgres)
+
+    browser = _runs(jobs["browser"])
+    assert "chromium" in browser
+    assert "pytest -q -m e2e tests/e2e" in browser
+
+    image = jobs["image"]
+    assert any(
+        step.get("uses", "").startswith("docker/build-push-action") for step in image["steps"]
+    )
+    assert "check --deploy" in _runs(image)
+    assert "Health.Status" in _runs(image)
