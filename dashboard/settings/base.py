@@ -232,9 +232,11 @@ PRESENCE_SWEEP = 5.0
 # Periodic jobs (dashboard/jobs.py) and Celery
 # --------------------------------------------------------------------------------------
 
-# Where the periodic jobs run: "inprocess" (a thread of each server process, the embedded
-# default, no broker needed), "celery" (beat and a worker on the Redis broker) or "off".
-PERIODIC_JOBS = env_str("PERIODIC_JOBS", "inprocess").strip().lower()
+# Where the periodic jobs run: "inprocess" (a thread of each server process, no broker
+# needed), "celery" (beat and a worker on the Redis broker) or "off". The embedded default
+# runs them in-process with the simulator (``make run``); a server started with
+# SIMULATE=0 (tests, benchmarks) stays quiet: nothing writes to the feed but its clients.
+PERIODIC_JOBS = env_str("PERIODIC_JOBS", "inprocess" if SIMULATE else "off").strip().lower()
 if PERIODIC_JOBS not in {"inprocess", "celery", "off"}:
     raise ImproperlyConfigured(
         f"PERIODIC_JOBS must be inprocess, celery or off, not {PERIODIC_JOBS!r}."

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.deploy.helpers import production_env, run_python
 
 _DUMP = """
@@ -118,3 +120,27 @@ def test_http_redirects_to_https_except_health_and_https_gets_hsts(tmp_path):
     assert values["proxied"] == [200, "max-age=31536000; includeSubDomains; preload"]
     assert values["request_id"] is True
     assert values["evil"] == 400
+
+
+_MODE = """
+import django
+django.setup()
+from django.conf import settings
+print(settings.PERIODIC_JOBS)
+"""
+
+
+@pytest.mark.parametrize(
+    ("env", "mode"),
+    [
+        ({"SIMULATE": "1"}, "inprocess"),  # make run: the jobs run in the server process
+        ({"SIMULATE": "0"}, "off"),  # a quiet server for tests and benchmarks
+        ({"SIMULATE": "0", "PERIODIC_JOBS": "inprocess"}, "inprocess"),
+        ({"SIMULATE": "1", "PERIODIC_JOBS": "celery"}, "celery"),
+    ],
+)
+def test_embedded_default_runs_the_jobs_in_process_with_the_simulator(tmp_path, env, mode):
+    base = production_env(tmp_path, DJANGO_SETTINGS_MODULE="dashboard.settings.base", **env)
+    result = run_python(["-c", _MODE], base)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == mode
