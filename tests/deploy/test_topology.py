@@ -435,3 +435,39 @@ async def test_compose_topology_as_local_processes(topology):
     ]
     patch = [entry for entry in lines if entry["method"] == "PATCH"]
     assert patch and patch[0]["status"] == 200 and len(patch[0]["request_id"]) == 32
+
+
+def test_embedded_mode_runs_the_periodic_jobs_in_the_server_process(tmp_path):
+    """No broker, no Redis: one web process of the embedded default runs the jobs itself."""
+    env = production_env(
+        tmp_path,
+        DJANGO_SETTINGS_MODULE="dashboard.settings.base",
+        PERIODIC_JOBS="inprocess",
+        PERIODIC_INTERVAL="1",
+        HOST="127.0.0.1",
+        LOG_FORMAT="plain",
+    )
+    procs = Processes(env, tmp_path)
+    try:
+        assert procs.run("migrate").returncode == 0
+        seeded = procs.run("python", "-c", _SEED)
+        assert seeded.returncode == 0, seeded.stderr
+        world = json.loads(seeded.stdout.strip().splitlines()[-1])
+        port = free_port()
+        procs.start("web", "web", PORT=str(port))
+        _wait(lambda: _healthy(port), "web", timeout=60)
+        token = _token(port, world["mentor"])
+        path = f"/api/cohorts/{world['cohort']}/events/?after=0"
+
+        def kinds() -> list[str]:
+            return [e["kind"] for e in _api(port, token, "GET", path).json()["results"]]
+
+        _wait(lambda: kinds().count("learner.at_risk") == 2, "in-process jobs", timeout=30)
+        _wait(lambda: "report.daily" in kinds(), "the digest", timeout=10)
+        time.sleep(2.5)  # more runs: nothing doubles
+        assert kinds().count("learner.at_risk") == 2
+        assert kinds().count("report.daily") == 1
+        procs.assert_alive()
+    finally:
+        procs.stop()
+    assert "started periodic-jobs" in procs.log("web")
