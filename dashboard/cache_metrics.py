@@ -44,6 +44,8 @@ logger = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 
+# Every Redis key of the metrics (counters, samples, the sampler's lease) starts with this.
+NAMESPACE = "dash:metrics:cache"
 WINDOW_SECONDS = 60
 RATE_SECONDS = 10  # ops_per_sec is the mean over this many complete seconds
 HISTORY_SECONDS = 600
@@ -158,7 +160,7 @@ class RedisCounterStore:
         self,
         url: str,
         *,
-        namespace: str = "metrics:cache",
+        namespace: str = NAMESPACE,
         retention: int = BUCKET_RETENTION,
         client: redis.Redis | None = None,
     ) -> None:
@@ -754,7 +756,7 @@ class RedisSampleStore:
         self,
         url: str,
         *,
-        namespace: str = "metrics:cache",
+        namespace: str = NAMESPACE,
         size: int = HISTORY_SECONDS,
         client: redis.Redis | None = None,
     ) -> None:

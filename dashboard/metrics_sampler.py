@@ -25,6 +25,7 @@ from django.core.cache import BaseCache, caches
 
 from dashboard.cache_metrics import (
     CACHE_ERRORS,
+    NAMESPACE,
     Clock,
     RateLimitedLog,
     Recorder,
@@ -78,7 +79,7 @@ class RedisLeaderLock:
         self,
         url: str = "",
         *,
-        key: str = "metrics:cache:sampler",
+        key: str = f"{NAMESPACE}:sampler",
         ttl: float = LOCK_TTL,
         client: redis.Redis | None = None,
     ) -> None:

@@ -19,6 +19,7 @@ from django.core.management.base import CommandError
 
 from dashboard.cache_metrics import (
     HISTORY_SECONDS,
+    NAMESPACE,
     InstrumentedCache,
     MemoryCounterStore,
     MemorySampleStore,
@@ -217,7 +218,7 @@ def test_two_metrics_pumps_publish_once_a_second_and_survive_a_kill(redis_url):
     try:
 
         def latest() -> dict | None:
-            raw = client.get("metrics:cache:latest")
+            raw = client.get(f"{NAMESPACE}:latest")
             return json.loads(raw) if raw else None
 
         def wait_for(predicate, timeout: float) -> dict:
@@ -237,7 +238,7 @@ def test_two_metrics_pumps_publish_once_a_second_and_survive_a_kill(redis_url):
 
         # Exactly one publisher: one sample per second, never two for the same second.
         time.sleep(3)
-        history = [json.loads(x) for x in client.lrange("metrics:cache:history", 0, 5)]
+        history = [json.loads(x) for x in client.lrange(f"{NAMESPACE}:history", 0, 5)]
         seconds = [s["at"][:19] for s in history]
         assert len(set(seconds)) == len(seconds)
         assert {s["sampler"] for s in history} == {first["sampler"]}
@@ -256,7 +257,7 @@ def test_two_metrics_pumps_publish_once_a_second_and_survive_a_kill(redis_url):
                 pump.wait(10)
             except subprocess.TimeoutExpired:
                 pump.kill()
-        client.delete("metrics:cache:latest", "metrics:cache:history", "metrics:cache:sampler")
+        client.delete(*(f"{NAMESPACE}:{k}" for k in ("latest", "history", "sampler")))
 
 
 def _iso(epoch: float) -> str:

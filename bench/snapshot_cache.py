@@ -1,0 +1,310 @@
+"""Snapshot latency cached vs uncached at a fixed request rate, and the demo's hit ratio.
+
+    .venv/bin/python bench/snapshot_cache.py compare [--rate 20] [--duration 30] [--redis]
+    .venv/bin/python bench/snapshot_cache.py simulate [--rate 5] [--duration 90]
+    .venv/bin/python bench/snapshot_cache.py load --base http://127.0.0.1:8000 --rate 20
+
+``load`` is an open-loop, fixed-rate load generator: request i is due at t0 + i/rate and
+is sent then whatever the earlier ones are doing; its latency is measured from when it
+was due (so a stalled server shows up in p99 instead of silently slowing the load, the
+"coordinated omission" of closed-loop tools). ``compare`` seeds a demo database, serves it
+(uvicorn, as ``make run``) cached, then uncached (``bench/nocache_settings.py``), and
+optionally cached on Redis, and loads the snapshot of one cohort through each.
+``simulate`` serves the demo with the simulator on, loads snapshots of random cohorts
+and the cohort list at a fixed rate, then reads the 60 s window of /api/metrics/cache/.
+
+Ports 8300-8399, database /tmp/metrics.sqlite3 (the bench's own; never the repo's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = str(ROOT / ".venv" / "bin" / "python")
+SQLITE = "/tmp/metrics.sqlite3"
+SEED_COPY = "/tmp/metrics-seeded.sqlite3"
+# As `make run`: one uvicorn process on uvloop.
+UVICORN = [PYTHON, "-m", "uvicorn", "dashboard.asgi:application", "--loop", "uvloop"]
+UVICORN += ["--ws", "websockets-sansio", "--lifespan", "on", "--no-access-log"]
+UVICORN += ["--log-level", "warning"]
+
+
+# --------------------------------------------------------------------------------------
+# The fixed-rate load
+# --------------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
+
+
+async def fixed_rate(
+    base: str, paths: list[str], *, token: str, rate: float, duration: float, seed: int = 1
+) -> dict:
+    """Request ``paths`` (one picked at random per request) at ``rate`` per second."""
+    rng = random.Random(seed)
+    total = int(rate * duration)
+    latencies: list[float] = []
+    service: list[float] = []
+    errors = 0
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    async with httpx.AsyncClient(
+        base_url=base, headers={"Authorization": f"Bearer {token}"}, limits=limits, timeout=30
+    ) as client:
+
+        async def one(due: float, path: str) -> None:
+            nonlocal errors
+            sent = time.perf_counter()
+            try:
+                response = await client.get(path)
+                ok = response.status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            done = time.perf_counter()
+            if ok:
+                latencies.append((done - due) * 1000)
+                service.append((done - sent) * 1000)
+            else:
+                errors += 1
+
+        start = time.perf_counter() + 0.1
+        tasks = []
+        for i in range(total):
+            due = start + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(due, rng.choice(paths))))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - start
+    return {
+        "requests": total,
+        "errors": errors,
+        "rate": rate,
+        "achieved_rate": round(total / elapsed, 2),
+        "p50_ms": round(percentile(latencies, 0.50), 2) if latencies else None,
+        "p90_ms": round(percentile(latencies, 0.90), 2) if latencies else None,
+        "p99_ms": round(percentile(latencies, 0.99), 2) if latencies else None,
+        "max_ms": round(max(latencies), 2) if latencies else None,
+        "mean_service_ms": round(statistics.fmean(service), 2) if service else None,
+    }
+
+
+def token_for(base: str, username: str = "mentor") -> str:
+    response = httpx.post(
+        f"{base}/api/auth/token/", json={"username": username, "password": username}, timeout=10
+    )
+    response.raise_for_status()
+    return response.json()["access"]
+
+
+# --------------------------------------------------------------------------------------
+# Servers
+# --------------------------------------------------------------------------------------
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "dashboard.settings.base",
+        "SQLITE_PATH": SQLITE,
+        "DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECRET_KEY": "bench-only-secret-key-bench-only-secret-key-bench-only",
+        "LOG_LEVEL": "WARNING",
+        "WRITE_THROTTLE": "off",
+        "SIMULATE": "0",
+        "REDIS_URL": "",
+        "PERIODIC_JOBS": "off",
+    }
+    env.pop("DATABASE_URL", None)
+    env.update(extra)
+    return env
+
+
+def seed() -> None:
+    """Create the demo database once, then start every run from a copy of it."""
+    if not Path(SEED_COPY).exists():
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{SQLITE}{suffix}").unlink(missing_ok=True)
+        env = _env()
+        subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+        subprocess.run(
+            [PYTHON, "manage.py", "seed_demo", "--force"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [PYTHON, "-c", f"import sqlite3; sqlite3.connect('{SQLITE}').execute('VACUUM')"],
+            check=True,
+        )
+        shutil.copy(SQLITE, SEED_COPY)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{SQLITE}{suffix}").unlink(missing_ok=True)
+    shutil.copy(SEED_COPY, SQLITE)
+
+
+@contextmanager
+def server(port: int, **env: str) -> Iterator[str]:
+    proc = subprocess.Popen(
+        [*UVICORN, "--port", str(port)],
+        cwd=ROOT,
+        env=_env(**env),
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(15)
+
+
+@contextmanager
+def redis_server(port: int) -> Iterator[str]:
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(0.5)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def metrics(base: str, token: str) -> dict:
+    response = httpx.get(
+        f"{base}/api/metrics/cache/?history=0",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    response.raise_for_status()
+    return response.json()["current"]
+
+
+# --------------------------------------------------------------------------------------
+# Scenarios
+# --------------------------------------------------------------------------------------
+
+
+def snapshot_run(base: str, rate: float, duration: float) -> dict:
+    token = token_for(base)
+    cohort = httpx.get(
+        f"{base}/api/cohorts/", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    ).json()[0]["id"]
+    path = f"/api/cohorts/{cohort}/snapshot/"
+    asyncio.run(fixed_rate(base, [path], token=token, rate=rate, duration=2))  # warm-up
+    result = asyncio.run(fixed_rate(base, [path], token=token, rate=rate, duration=duration))
+    sample = metrics(base, token)
+    family = sample["families"].get("snapshot", {})
+    result["snapshot_hit_ratio_60s"] = family.get("hit_ratio")
+    result["snapshot_miss_cost_ms"] = family.get("miss_cost_ms")
+    result["backend"] = sample["backend"]
+    return result
+
+
+def compare(args: argparse.Namespace) -> None:
+    seed()
+    runs = {}
+    with server(8301) as base:
+        runs["cached (locmem)"] = snapshot_run(base, args.rate, args.duration)
+    seed()
+    with server(8302, DJANGO_SETTINGS_MODULE="bench.nocache_settings") as base:
+        runs["uncached"] = snapshot_run(base, args.rate, args.duration)
+    if args.redis:
+        seed()
+        with redis_server(8390) as url, server(8303, REDIS_URL=url) as base:
+            pump = subprocess.Popen(
+                [PYTHON, "manage.py", "metrics_pump"], cwd=ROOT, env=_env(REDIS_URL=url)
+            )
+            try:
+                runs["cached (redis)"] = snapshot_run(base, args.rate, args.duration)
+            finally:
+                pump.terminate()
+                pump.wait(10)
+    print(json.dumps(runs, indent=2))
+    print()
+    print(f"| snapshot, {args.rate:g} req/s for {args.duration:g} s | p50 ms | p99 ms | max ms |")
+    print("|---|---|---|---|")
+    for name, run in runs.items():
+        print(f"| {name} | {run['p50_ms']} | {run['p99_ms']} | {run['max_ms']} |")
+
+
+def simulate(args: argparse.Namespace) -> None:
+    seed()
+    with server(8304, SIMULATE="1", SIMULATE_INTERVAL=str(args.interval)) as base:
+        token = token_for(base)
+        headers = {"Authorization": f"Bearer {token}"}
+        cohorts = [c["id"] for c in httpx.get(f"{base}/api/cohorts/", headers=headers).json()]
+        paths = [f"/api/cohorts/{c}/snapshot/" for c in cohorts] + ["/api/cohorts/"]
+        load = asyncio.run(
+            fixed_rate(base, paths, token=token, rate=args.rate, duration=args.duration)
+        )
+        sample = metrics(base, token)
+    report = {
+        "load": load,
+        "cohorts": len(cohorts),
+        "simulator_interval_s": args.interval,
+        "window": sample["window"],
+        "families": {
+            name: {k: f[k] for k in ("hits", "misses", "hit_ratio", "saved_ms", "miss_cost_ms")}
+            for name, f in sample["families"].items()
+        },
+        "lifetime_hit_ratio": sample["hit_ratio"],
+    }
+    print(json.dumps(report, indent=2))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("compare", help="snapshot latency cached vs uncached")
+    p.add_argument("--rate", type=float, default=20)
+    p.add_argument("--duration", type=float, default=30)
+    p.add_argument("--redis", action="store_true", help="also cached on a private Redis")
+    p.set_defaults(run=compare)
+    p = sub.add_parser("simulate", help="the hit ratio with the demo simulator on")
+    p.add_argument("--rate", type=float, default=5)
+    p.add_argument("--duration", type=float, default=90)
+    p.add_argument("--interval", type=float, default=2.0, help="SIMULATE_INTERVAL")
+    p.set_defaults(run=simulate)
+    p = sub.add_parser("load", help="fixed-rate snapshot load against a running server")
+    p.add_argument("--base", default="http://127.0.0.1:8000")
+    p.add_argument("--rate", type=float, default=20)
+    p.add_argument("--duration", type=float, default=30)
+    p.set_defaults(run=lambda a: print(json.dumps(snapshot_run(a.base, a.rate, a.duration))))
+    args = parser.parse_args()
+    args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
