@@ -16,8 +16,15 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 
-from realtime.hub import METRICS_GROUP, MSG_EVENT, MSG_METRICS, cohort_group, server_loop
-from realtime.protocol import EventPayload, dumps, event_payload
+from realtime.hub import (
+    METRICS_GROUP,
+    MSG_EVENT,
+    MSG_METRICS,
+    MSG_PRESENCE,
+    cohort_group,
+    server_loop,
+)
+from realtime.protocol import EventPayload, PresenceEntry, dumps, event_payload
 
 if TYPE_CHECKING:
     from dashboard.models import Event
@@ -63,6 +70,17 @@ def publish_metrics(sample: dict) -> None:
         _group_send(METRICS_GROUP, {"type": MSG_METRICS, "json": dumps(sample)})
     except Exception:
         logger.warning("publishing a metrics sample failed", exc_info=True)
+
+
+def publish_presence(
+    cohort_id: int, *, joins: list[PresenceEntry], leaves: list[PresenceEntry]
+) -> None:
+    """Push a presence diff to the cohort's topic; never raise."""
+    try:
+        message = {"type": MSG_PRESENCE, "cohort": cohort_id, "joins": joins, "leaves": leaves}
+        _group_send(cohort_group(cohort_id), message)
+    except Exception:
+        logger.warning("publishing presence of cohort %s failed", cohort_id, exc_info=True)
 
 
 def _group_send(group: str, message: dict[str, Any]) -> None:

@@ -229,14 +229,19 @@ class Connection:
 class Subscription:
     """One socket on one topic: buffering until its replay is sent, then live."""
 
-    __slots__ = ("buffer", "conn", "last_seq", "live", "topic")
+    __slots__ = ("buffer", "conn", "known", "last_seq", "live", "pushed", "topic")
 
     def __init__(self, conn: Connection, topic: Topic) -> None:
         self.conn = conn
         self.topic = topic
         self.live = False
-        self.last_seq = 0
-        self.buffer: list[tuple[int | None, str]] = []
+        self.last_seq = 0  # events up to here are covered (sent, or before ``seq``)
+        self.pushed = 0  # the newest event actually queued to the socket
+        # Events as (seq, frame text); presence diffs as (None, layer message).
+        self.buffer: list[tuple[int | None, Any]] = []
+        # The people this socket knows are present: diffs are filtered against it, so a
+        # socket never hears of a join it already has in its ``subscribed`` list.
+        self.known: set[int] = set()
 
 
 class Topic:
@@ -383,16 +388,24 @@ class Hub:
         if ref is not None:
             frame["ref"] = ref
         conn.push_frame(frame)
+        if replay and previous is not None and previous.live:
+            # A re-subscribe on the same socket: events the old subscription already
+            # queued (sent before this ``subscribed``) are not sent twice.
+            replay = replay[max(0, previous.pushed - since) :]  # type: ignore[operator]
         if replay:
             for start in range(0, len(replay), 100):
                 conn.push(protocol.events_frame_text(name, replay[start : start + 100]))
+            sub.pushed = head
+        sub.known = {entry["user"]["id"] for entry in entries}
         last = head
-        for seq, text in sub.buffer:
+        for seq, item in sub.buffer:
             if seq is None:
-                conn.push(text)
+                text = self._presence_text(sub, item, None)
+                if text is not None:
+                    conn.push(text)
             elif seq > last:
-                conn.push(text)
-                last = seq
+                conn.push(item)
+                last = sub.pushed = seq
         sub.buffer = []
         sub.last_seq = last
         sub.live = True
@@ -595,7 +608,7 @@ class Hub:
         for sub in topic.subs:
             if sub.live:
                 if seq > sub.last_seq:
-                    sub.last_seq = seq
+                    sub.last_seq = sub.pushed = seq
                     sub.conn.push(text)
             else:
                 sub.buffer.append((seq, text))
@@ -608,17 +621,44 @@ class Hub:
                 sub.buffer.append((None, text))
 
     def _on_presence(self, message: dict[str, Any]) -> None:
-        name = protocol.cohort_topic(message["cohort"])
-        topic = self.topics.get(name)
+        topic = self.topics.get(protocol.cohort_topic(message["cohort"]))
         if topic is None:
             return
+        full = self._presence_frame(topic.name, message["joins"], message["leaves"])
+        for sub in topic.subs:
+            if sub.live:
+                text = self._presence_text(sub, message, full)
+                if text is not None:
+                    sub.conn.push(text)
+            else:
+                sub.buffer.append((None, message))
+
+    @staticmethod
+    def _presence_frame(name: str, joins: list[Any], leaves: list[Any]) -> str:
         frame: protocol.PresenceFrame = {
             "type": "presence",
             "topic": name,
-            "joins": message.get("joins", []),
-            "leaves": message.get("leaves", []),
+            "joins": joins,
+            "leaves": leaves,
         }
-        self._fan_out(topic, protocol.dumps(frame))
+        return protocol.dumps(frame)
+
+    def _presence_text(
+        self, sub: Subscription, message: dict[str, Any], full: str | None
+    ) -> str | None:
+        """Return the diff as this socket should see it (None: nothing new to it)."""
+        known = sub.known
+        joins = [e for e in message["joins"] if e["user"]["id"] not in known]
+        leaves = [e for e in message["leaves"] if e["user"]["id"] in known]
+        known.update(e["user"]["id"] for e in joins)
+        known.difference_update(e["user"]["id"] for e in leaves)
+        if not joins and not leaves:
+            return None
+        if full is not None and len(joins) + len(leaves) == len(message["joins"]) + len(
+            message["leaves"]
+        ):
+            return full  # the common case: the one shared encoding
+        return self._presence_frame(sub.topic.name, joins, leaves)
 
     def _on_metrics(self, sample_json: str) -> None:
         topic = self.topics.get(protocol.METRICS_TOPIC)

@@ -269,14 +269,28 @@ class RedisPresence:
         raws = await self._eval(_SNAPSHOT, [exp, info], [])
         return _ordered([json.loads(r) for r in raws])
 
-    def snapshot_sync(self, cohort_id: int) -> list[PresenceEntry]:
+    @property
+    def sync_client(self) -> Any:
         if self._sync is None:
             import redis
 
             self._sync = redis.Redis.from_url(self.url, socket_timeout=2, socket_connect_timeout=2)
+        return self._sync
+
+    def snapshot_sync(self, cohort_id: int) -> list[PresenceEntry]:
         exp, _, info = self._keys(cohort_id)
-        raws = self._sync.eval(_SNAPSHOT, 2, exp, info)
+        raws = self.sync_client.eval(_SNAPSHOT, 2, exp, info)
         return _ordered([json.loads(r) for r in raws])
+
+    def sweep_sync(self) -> list[tuple[int, PresenceEntry]]:
+        client = self.sync_client
+        left: list[tuple[int, PresenceEntry]] = []
+        for raw_id in client.smembers(self._cohorts_key):
+            cohort_id = int(raw_id)
+            exp, idx, info = self._keys(cohort_id)
+            raws = client.eval(_SWEEP, 4, exp, idx, info, self._cohorts_key, cohort_id)
+            left.extend((cohort_id, json.loads(r)) for r in raws)
+        return left
 
     async def heartbeat(self, entries: list[tuple[int, PresenceEntry]]) -> list[tuple[int, Any]]:
         """Re-run the (idempotent) join of every local viewer in one round trip."""
@@ -345,6 +359,24 @@ def presence_store() -> MemoryPresence | RedisPresence:
         if store is None:
             store = _redis_stores[url] = RedisPresence(url, prefix=settings.PRESENCE_PREFIX)
         return store
+
+
+def presence_sweep() -> int:
+    """Drop the viewers of processes that died without goodbye and announce who left.
+
+    Every server process already sweeps every ``PRESENCE_SWEEP`` seconds; this is the same
+    sweep for the periodic jobs (it matters when no server process is left to do it).
+    Return the number of people who left.
+    """
+    store = presence_store()
+    if not isinstance(store, RedisPresence):
+        return 0  # in memory, presence dies with its one process
+    from realtime.broadcasting import publish_presence
+
+    left = store.sweep_sync()
+    for cohort_id, entry in left:
+        publish_presence(cohort_id, joins=[], leaves=[entry])
+    return len(left)
 
 
 def presence_snapshot(cohort_id: int) -> list[PresenceEntry]:

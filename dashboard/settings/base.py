@@ -224,9 +224,9 @@ REALTIME_HEALTH_TIMEOUT = 3.0  # a probe lost for this long: the layer is down, 
 # Presence: in Redis with REDIS_URL (heartbeats, expiry), else in memory.
 PRESENCE_REDIS_URL = REDIS_URL
 PRESENCE_PREFIX = "dash:presence"
-PRESENCE_TTL = 15.0
-PRESENCE_HEARTBEAT = 5.0
-PRESENCE_SWEEP = 5.0
+PRESENCE_TTL = float(env_str("PRESENCE_TTL", "15"))  # a process silent this long has left
+PRESENCE_HEARTBEAT = float(env_str("PRESENCE_HEARTBEAT", "5"))
+PRESENCE_SWEEP = float(env_str("PRESENCE_SWEEP", "5"))
 
 # --------------------------------------------------------------------------------------
 # Periodic jobs (dashboard/jobs.py) and Celery
