@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -95,8 +95,12 @@ class CohortSnapshotApi(ApiView):
 
 class CohortEventsApi(ApiView):
     class InputSerializer(serializers.Serializer):
-        after = serializers.IntegerField(min_value=0, max_value=2**62, default=0)
-        limit = serializers.IntegerField(min_value=1, max_value=EVENTS_PAGE_MAX, default=100)
+        after = serializers.IntegerField(
+            min_value=0, max_value=2**62, default=0, help_text="Return events with seq > after."
+        )
+        limit = serializers.IntegerField(
+            min_value=1, max_value=EVENTS_PAGE_MAX, default=100, help_text="Page size."
+        )
 
     class OutputSerializer(serializers.Serializer):
         results = EventSerializer(many=True)
@@ -104,10 +108,7 @@ class CohortEventsApi(ApiView):
 
     @extend_schema(
         operation_id="cohort_events",
-        parameters=[
-            OpenApiParameter("after", int, description="Return events with seq > after."),
-            OpenApiParameter("limit", int, description=f"At most {EVENTS_PAGE_MAX}."),
-        ],
+        parameters=[InputSerializer],
         responses={200: OutputSerializer, **errors(400, 404)},
     )
     def get(self, request: Request, cohort_id: int) -> Response:

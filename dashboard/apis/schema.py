@@ -8,9 +8,9 @@ from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 
 
 class AutoSchema(SpectacularAutoSchema):
-    """Name nested serializers after their owners: ``CohortListApi.OutputSerializer``
-    becomes ``CohortListOutput``, so every view's ``OutputSerializer`` gets its own
-    component instead of all colliding as ``Output``."""
+    """Name nested serializers after their owners (``CohortListApi.OutputSerializer``
+    becomes ``CohortListOutput``, instead of every view's colliding as ``Output``), and
+    mark strict request bodies as refusing undeclared fields."""
 
     def get_serializer_name(self, serializer: Any, direction: str) -> str:
         cls = serializer if isinstance(serializer, type) else type(serializer)
@@ -18,3 +18,12 @@ class AutoSchema(SpectacularAutoSchema):
         if len(parts) == 1:
             return super().get_serializer_name(serializer, direction)
         return "".join(part.removesuffix("Serializer").removesuffix("Api") for part in parts)
+
+    def _map_basic_serializer(self, serializer: Any, direction: str) -> dict[str, Any]:
+        """Say in the schema what ``StrictSerializer`` enforces: no undeclared fields."""
+        from dashboard.apis.base import StrictSerializer
+
+        schema = super()._map_basic_serializer(serializer, direction)
+        if direction == "request" and isinstance(serializer, StrictSerializer):
+            schema["additionalProperties"] = False
+        return schema

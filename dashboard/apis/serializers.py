@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from dashboard.models import Event
+
 
 class UserRefSerializer(serializers.Serializer):
     id = serializers.IntegerField()
@@ -13,15 +15,7 @@ class UserRefSerializer(serializers.Serializer):
 
 class EventSerializer(serializers.Serializer):
     seq = serializers.IntegerField()
-    kind = serializers.ChoiceField(
-        choices=[
-            "progress.updated",
-            "kudos.added",
-            "comment.added",
-            "learner.added",
-            "cohort.updated",
-        ]
-    )
+    kind = serializers.ChoiceField(choices=Event.Kind.values)
     at = serializers.DateTimeField()
     actor = UserRefSerializer(allow_null=True)
     data = serializers.DictField(help_text="Depends on `kind`; see docs/api.md.")  # type: ignore[assignment]

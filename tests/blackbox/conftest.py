@@ -50,6 +50,8 @@ def server(tmp_path_factory) -> Iterator[str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     env["SQLITE_PATH"] = str(tmp_path_factory.mktemp("blackbox") / "db.sqlite3")
+    # Fuzzing writes many times a second; throttling has its own tests.
+    env["WRITE_THROTTLE"] = "off"
     databases = (
         _private_postgres(os.environ["DATABASE_URL"]) if os.environ.get("DATABASE_URL") else None
     )
