@@ -1,0 +1,183 @@
+"""Snapshot + events = a fresh snapshot, over random write sequences (STYLE.md 6).
+
+Take the REST snapshot, subscribe with ``since = snapshot.seq``, run random writes, apply
+the events the socket delivers with a small reference ``apply_event`` and compare with a
+fresh snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import itertools
+
+import pytest
+from channels.db import database_sync_to_async
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dashboard.errors import DomainError
+from dashboard.models import Progress
+from dashboard.selectors.cohorts import FEED_SIZE, cohort_snapshot
+from dashboard.services.cohorts import cohort_update, learner_add
+from dashboard.services.progress import progress_update
+from dashboard.services.reactions import comment_add, kudos_add
+from realtime.hub import stop_hub
+from tests.factories import make_user
+from tests.realtime.conftest import open_socket
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+_names = itertools.count(1)
+
+STATUSES = ["not_started", "in_progress", "submitted", "completed"]
+
+op = st.one_of(
+    st.tuples(
+        st.just("progress"),
+        st.integers(0, 5),
+        st.sampled_from(["python", "django", "docker"]),
+        st.sampled_from(STATUSES),
+        st.integers(0, 100),
+    ),
+    st.tuples(st.just("kudos"), st.integers(0, 50)),
+    st.tuples(st.just("comment"), st.integers(0, 50), st.text(min_size=1, max_size=20)),
+    st.tuples(st.just("learner")),
+    st.tuples(st.just("rename"), st.text(min_size=1, max_size=30)),
+)
+
+
+# --------------------------------------------------------------------------------------
+# The reference client
+# --------------------------------------------------------------------------------------
+
+
+def apply_event(state: dict, event: dict) -> None:
+    """Apply one event to a snapshot, as the dashboard's client does."""
+    assert event["seq"] == state["seq"] + 1, "gap or duplicate"
+    state["seq"] = event["seq"]
+    state["feed"] = [copy.deepcopy(event), *state["feed"]][:FEED_SIZE]
+    data = event["data"]
+    kind = event["kind"]
+    if kind == "progress.updated":
+        row = next(r for r in state["learners"] if r["id"] == data["learner"]["id"])
+        row["progress"][data["milestone"]] = {
+            "status": data["status"],
+            "score": data["score"],
+            "version": data["version"],
+            "updated_at": event["at"],
+        }
+    elif kind == "kudos.added":
+        for item in state["feed"]:
+            if item["seq"] == data["event"]:
+                item["kudos"] = data["kudos"]
+    elif kind == "comment.added":
+        for item in state["feed"]:
+            if item["seq"] == data["event"]:
+                item["comments"] += 1
+    elif kind == "learner.added":
+        state["learners"].append(
+            {
+                "id": data["learner"]["id"],
+                "name": data["learner"]["name"],
+                "progress": copy.deepcopy(data["progress"]),
+            }
+        )
+    elif kind == "cohort.updated":
+        state["cohort"] = dict(data["cohort"])
+
+
+def comparable(snapshot: dict) -> dict:
+    return {
+        "seq": snapshot["seq"],
+        "cohort": snapshot["cohort"],
+        "learners": sorted(
+            (
+                {"id": r["id"], "name": r["name"], "progress": r["progress"]}
+                for r in snapshot["learners"]
+            ),
+            key=lambda r: r["id"],
+        ),
+        "feed": snapshot["feed"],
+    }
+
+
+# --------------------------------------------------------------------------------------
+# Writes
+# --------------------------------------------------------------------------------------
+
+
+def run_op(world, operation) -> None:
+    """Run one write as the mentor; refused writes (4xx in REST) append nothing."""
+    cohort = world.cohort
+    kind = operation[0]
+    try:
+        if kind == "progress":
+            _, index, slug, status, score = operation
+            learners = list(cohort.memberships.filter(role="learner").order_by("id"))
+            learner = learners[index % len(learners)]
+            cell = Progress.objects.get(learner=learner, milestone__slug=slug)
+            progress_update(
+                actor=world.mentor,
+                cohort_id=cohort.pk,
+                learner_id=learner.pk,
+                milestone_slug=slug,
+                version=cell.version,
+                status=status,
+                score=score if status == "completed" else None,
+            )
+        elif kind in ("kudos", "comment"):
+            cohort.refresh_from_db()
+            target = operation[1] % cohort.head_seq + 1
+            if kind == "kudos":
+                kudos_add(actor=world.mentor, cohort_id=cohort.pk, seq=target)
+            else:
+                comment_add(actor=world.mentor, cohort_id=cohort.pk, seq=target, text=operation[2])
+        elif kind == "learner":
+            learner_add(
+                actor=world.mentor,
+                cohort=cohort,
+                user=make_user(f"prop{next(_names)}", name="New One"),
+            )
+        elif kind == "rename":
+            cohort_update(actor=world.mentor, cohort=cohort, name=operation[1])
+    except DomainError:
+        pass
+
+
+async def scenario(world, operations) -> None:
+    cohort_id = world.cohort.pk
+    sock = await open_socket(world.mentor)
+    try:
+        before = await database_sync_to_async(cohort_snapshot)(cohort_id=cohort_id)
+        await sock.send(
+            {"type": "subscribe", "topic": f"cohort:{cohort_id}", "since": before["seq"]}
+        )
+        subscribed = await sock.recv_type("subscribed")
+        assert subscribed["recovered"] is True
+        for operation in operations:
+            await database_sync_to_async(run_op)(world, operation)
+        after = await database_sync_to_async(cohort_snapshot)(cohort_id=cohort_id)
+        state = copy.deepcopy(before)
+        while state["seq"] < after["seq"]:
+            frame = await sock.recv()
+            if frame["type"] == "event":
+                apply_event(state, frame["event"])
+            elif frame["type"] == "events":
+                for event in frame["events"]:
+                    apply_event(state, event)
+        assert comparable(state) == comparable(after)
+        assert await sock.nothing(0.05)
+    finally:
+        await sock.close()
+        await stop_hub()
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(operations=st.lists(op, min_size=1, max_size=8))
+def test_snapshot_plus_events_equals_a_fresh_snapshot(world, operations):
+    asyncio.run(scenario(world, operations))
