@@ -213,6 +213,8 @@ def _pump(redis_url: str, log: Path) -> subprocess.Popen:
 @pytest.mark.slow
 def test_two_metrics_pumps_publish_once_a_second_and_survive_a_kill(redis_url):
     client = redis.Redis.from_url(redis_url)
+    keys = [f"{NAMESPACE}:{k}" for k in ("latest", "history", "sampler")]
+    client.delete(*keys)  # samples of earlier tests in this Redis
     tmp = Path(tempfile.mkdtemp(prefix="pump-"))
     pumps = [_pump(redis_url, tmp / f"pump{i}.log") for i in range(2)]
     try:
@@ -257,7 +259,7 @@ def test_two_metrics_pumps_publish_once_a_second_and_survive_a_kill(redis_url):
                 pump.wait(10)
             except subprocess.TimeoutExpired:
                 pump.kill()
-        client.delete(*(f"{NAMESPACE}:{k}" for k in ("latest", "history", "sampler")))
+        client.delete(*keys)
 
 
 def _iso(epoch: float) -> str:
