@@ -40,12 +40,16 @@ export function percent(ratio) {
   return `${Math.round((ratio ?? 0) * 1000) / 10}%`;
 }
 
+let timeFormat = null;
+
 /** Return "HH:MM:SS" (local time) of an ISO time, or "—". */
 export function clockTime(iso) {
   if (!iso) return "—";
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return "—";
-  return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  // One formatter for all: building an Intl formatter per call is slow.
+  timeFormat ??= new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  return timeFormat.format(date);
 }
 
 /** Return "12 s ago", "5 min ago", "3 h ago" or "2 d ago". */

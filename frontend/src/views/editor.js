@@ -82,7 +82,8 @@ export class CellEditor {
         }
       }
       this.dialog.close();
-      this.onSave({ learnerId: learner.id, slug: milestone.slug, status, score: value });
+      // The version the person saw: a change made meanwhile by someone else is a conflict.
+      this.onSave({ learnerId: learner.id, slug: milestone.slug, status, score: value, version: cell.version });
     });
     replaceChildren(this.dialog, form);
     this.dialog.showModal();

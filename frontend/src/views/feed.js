@@ -5,6 +5,8 @@ import { h, replaceChildren } from "../dom.js";
 import { ago, clockTime, eventSummary } from "../format.js";
 import { FEED_SIZE } from "../state.js";
 
+const REACTIONS = new Set(["kudos.added", "comment.added"]);
+
 export class FeedView {
   /** onKudos(seq) and onComment(seq, text) return promises; failures are shown by the caller. */
   constructor(root, { onKudos, onComment }) {
@@ -30,6 +32,8 @@ export class FeedView {
 
   buildItem(event) {
     const text = eventSummary(event, this.titles());
+    // Kudos and comments go on events, not on other kudos or comments (the API refuses).
+    const reactable = !REACTIONS.has(event.kind);
     const kudos = h("button", { type: "button", class: "kudos", onclick: () => this.giveKudos(event.seq) });
     const commentsLabel = h("span", { class: "count" });
     const thread = h("ul", { class: "thread", "aria-label": `Comments on event ${event.seq}` });
@@ -86,13 +90,13 @@ export class FeedView {
         h("time", { datetime: event.at, title: event.at }, clockTime(event.at)),
         h("span", { class: "ago", dataset: { at: event.at } }, ago(event.at, Date.now())),
         h("span", { class: "seq" }, `#${event.seq}`),
-        kudos,
-        toggle,
+        reactable ? kudos : null,
+        reactable ? toggle : null,
       ),
       thread,
-      form,
+      reactable ? form : null,
     );
-    const item = { li, kudos, commentsLabel, thread, event };
+    const item = { li, kudos: reactable ? kudos : null, commentsLabel, toggle, thread, event };
     this.items.set(event.seq, item);
     this.fillCounts(item, event);
     this.fillThread(item);
@@ -100,13 +104,14 @@ export class FeedView {
   }
 
   fillCounts(item, event) {
+    if (!item.kudos) return;
     const count = event.kudos ?? 0;
     const mine = this.given.has(event.seq);
     item.kudos.textContent = `★ ${count}`;
     item.kudos.setAttribute("aria-pressed", String(mine));
     item.kudos.setAttribute("aria-label", `Give kudos to event ${event.seq} (${count} so far)`);
     item.commentsLabel.textContent = String(event.comments ?? 0);
-    item.commentsLabel.parentElement?.setAttribute(
+    item.toggle.setAttribute(
       "aria-label",
       `Comment on event ${event.seq} (${event.comments ?? 0} comments)`,
     );

@@ -82,6 +82,7 @@ export class MatrixView {
     for (const id of sortedIds(state, this.sortKey, this.sortDir)) fragment.append(this.buildRow(id));
     this.tbody.append(fragment);
     replaceChildren(this.root, this.table);
+    this.root.style.setProperty("--rows", String(state.order.length));
     this.updateSortHeaders();
     const first = this.cells.keys().next();
     this.setFocusKey(first.done ? null : first.value);
@@ -175,6 +176,7 @@ export class MatrixView {
         if (!this.rows.has(id)) this.tbody.append(this.buildRow(id));
       }
       this.table.setAttribute("aria-rowcount", String(state.order.length + 1));
+      this.root.style.setProperty("--rows", String(state.order.length));
     }
     if (changes.added.length > 0 || (this.sortKey === "completion" && changes.cells.length > 0)) {
       this.reorder();
