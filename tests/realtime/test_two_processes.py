@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from tests.realtime.conftest import free_port
 
@@ -181,6 +182,15 @@ async def test_write_on_one_process_reaches_a_subscriber_on_the_other(servers):
         event = await frames_until(on_b, lambda f: f["type"] == "event")
         assert event["event"]["data"]["text"] == "across processes"
         assert event["event"]["seq"] == subscribed["seq"] + 1
+
+        # The server's frame limit agrees with the consumer's: over 64 KiB closes 1009.
+        async with connect(f"ws://127.0.0.1:{port_b}/ws/live/", max_size=None) as big:
+            await big.send(json.dumps({"type": "auth", "token": mentor_token}))
+            await frames_until(big, lambda f: f["type"] == "welcome")
+            await big.send(json.dumps({"type": "ping", "pad": "x" * 65536}))
+            with pytest.raises(ConnectionClosed):
+                await asyncio.wait_for(big.recv(), 5)
+            assert big.close_code == 1009
 
         # SIGKILL A: its viewer (the learner) leaves B's presence within the TTL.
         servers["procs"][0].send_signal(signal.SIGKILL)
