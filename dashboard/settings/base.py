@@ -119,12 +119,25 @@ if REDIS_URL:
             },
         }
     }
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "dash"},
+    # The pub/sub layer measured faster behind the realtime hub (docs/performance.md);
+    # REALTIME_CHANNEL_LAYER=core selects channels_redis' list-based layer to compare.
+    REALTIME_CHANNEL_LAYER = env_str("REALTIME_CHANNEL_LAYER", "pubsub")
+    if REALTIME_CHANNEL_LAYER == "core":
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {"hosts": [REDIS_URL], "prefix": "dash", "capacity": 10000},
+            }
         }
-    }
+    elif REALTIME_CHANNEL_LAYER == "pubsub":
+        CHANNEL_LAYERS = {
+            "default": {
+                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "CONFIG": {"hosts": [REDIS_URL], "prefix": "dash"},
+            }
+        }
+    else:
+        raise ImproperlyConfigured("REALTIME_CHANNEL_LAYER must be pubsub or core.")
 else:
     CACHES = {
         "default": {
