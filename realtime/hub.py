@@ -125,13 +125,45 @@ def _latest_metrics() -> dict[str, Any] | None:
 # --------------------------------------------------------------------------------------
 
 
+def wire(text: str) -> bytes:
+    """Return ``text`` as one unmasked WebSocket text frame (server to client)."""
+    payload = text.encode()
+    n = len(payload)
+    if n < 126:
+        return bytes((0x81, n)) + payload
+    if n < 65536:
+        return bytes((0x81, 126)) + n.to_bytes(2, "big") + payload
+    return bytes((0x81, 127)) + n.to_bytes(8, "big") + payload
+
+
+def _direct_protocol(send: Any) -> Any:
+    """Return uvicorn's websockets-sansio protocol behind ``send`` when frames may be
+    written straight to its transport: no extension negotiated (per-message deflate
+    would make every socket's bytes different). Otherwise None: use the ASGI ``send``."""
+    proto = getattr(send, "__self__", None)
+    if proto is None or type(proto).__name__ != "WebSocketsSansIOProtocol":
+        return None
+    conn = getattr(proto, "conn", None)
+    if conn is None or getattr(conn, "extensions", None) or not hasattr(proto, "writable"):
+        return None
+    return proto
+
+
 class Connection:
-    """One socket as the hub sees it: a bounded outbox drained by one writer task."""
+    """One socket as the hub sees it: a bounded outbox drained by one writer task.
+
+    Behind uvicorn's websockets-sansio server (no compression negotiated) a frame is
+    written straight to the socket's transport while it is writable and nothing is
+    queued: the frame bytes are built once per event and shared by every socket, so a
+    delivery costs one ``transport.write``. A socket whose transport pushes back gets
+    its frames queued (in order) and drained by its writer through the ASGI ``send``.
+    """
 
     __slots__ = (
         "auth_deadline",
         "close_sent",
         "closed",
+        "direct",
         "hub",
         "last_rx",
         "on_closed",
@@ -163,12 +195,26 @@ class Connection:
         self.last_rx = now
         self.auth_deadline: float | None = now + float(settings.WS_AUTH_TIMEOUT)
         self.on_closed: Callable[[], None] | None = None
+        self.direct: Any = _direct_protocol(send)
 
     # Sending ---------------------------------------------------------------------------
 
-    def push(self, text: str) -> None:
-        """Queue one frame; never blocks. A socket that fell too far behind is closed."""
+    def push(self, text: str, frame: bytes | None = None) -> None:
+        """Send or queue one frame; never blocks. A socket too far behind is closed.
+
+        ``frame`` is ``wire(text)`` when the caller shares it between sockets.
+        """
         if self.closed:
+            return
+        proto = self.direct
+        if (
+            proto is not None
+            and not self.outbox
+            and proto.writable.is_set()
+            and not proto.close_sent
+            and not proto.transport.is_closing()
+        ):
+            proto.transport.write(frame if frame is not None else wire(text))
             return
         if len(self.outbox) >= self.queue_limit:
             logger.info("closing a slow socket (%s frames queued)", len(self.outbox))
@@ -605,18 +651,20 @@ class Hub:
 
     def _deliver(self, topic: Topic, seq: int, event_json: str) -> None:
         text = protocol.event_frame_text(topic.name, event_json)
+        frame = wire(text)  # the frame's bytes, once for every socket of this process
         for sub in topic.subs:
             if sub.live:
                 if seq > sub.last_seq:
                     sub.last_seq = sub.pushed = seq
-                    sub.conn.push(text)
+                    sub.conn.push(text, frame)
             else:
                 sub.buffer.append((seq, text))
 
     def _fan_out(self, topic: Topic, text: str) -> None:
+        frame = wire(text)
         for sub in topic.subs:
             if sub.live:
-                sub.conn.push(text)
+                sub.conn.push(text, frame)
             else:
                 sub.buffer.append((None, text))
 

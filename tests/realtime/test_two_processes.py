@@ -90,6 +90,8 @@ def servers(redis_server):
                     "websockets-sansio",
                     "--ws-max-size",
                     "65536",
+                    "--ws-per-message-deflate",
+                    "false",
                     "--lifespan",
                     "on",
                     "--no-access-log",
