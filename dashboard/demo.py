@@ -241,7 +241,7 @@ def _write_history(
     for learner in learners:
         joined = start - timedelta(hours=rng.uniform(1, 72))
         steps.append(_Step(joined, next(counter), "join", {"user": learner}))
-        pace = min(1.4, max(0.45, rng.gauss(1.0, 0.25)))
+        pace = min(1.5, max(0.5, rng.gauss(1.15, 0.2)))
         stalled_at = now - timedelta(days=rng.uniform(8, 20)) if rng.random() < 0.12 else now
         t = start + timedelta(hours=rng.uniform(2, 30))
         previous_week = 0
