@@ -496,6 +496,7 @@ async function boot() {
   await loadCohort(first.id);
   if (app.cache.allowed) loadCache();
   app.socket.start();
+  renderFooter();
   window.addEventListener("online", () => app.socket.reconnectNow());
   setInterval(() => {
     renderFooter();

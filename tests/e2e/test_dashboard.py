@@ -450,3 +450,36 @@ def test_zz_server_restart_both_pages_recover_with_writes_made_meanwhile(
     allowed = ("WebSocket connection", "ERR_CONNECTION_REFUSED", "Failed to load resource")
     assert unexpected(mentor.errors, *allowed) == []
     assert unexpected(learner.errors, *allowed) == []
+
+
+def test_zz_outage_longer_than_replay_reloads_the_snapshot(person, dashboard_server) -> None:
+    mentor = person("mentor")
+    dashboard_server.stop()
+    expect(mentor.page.locator("#connection")).to_have_attribute(
+        "data-state", "reconnecting", timeout=5000
+    )
+    expect(mentor.page.locator("#seq")).to_have_text(re.compile(r"seq \d+"))
+    before = int(mentor.page.locator("#seq").inner_text().split()[-1])
+    written = json.loads(
+        dashboard_server.shell(
+            "from tests.e2e.world import churn_while_down; churn_while_down(1010)"
+        )
+        .strip()
+        .splitlines()[-1]
+    )
+    dashboard_server.start()
+    expect(mentor.page.locator("#connection")).to_have_attribute(
+        "data-state", "live", timeout=20_000
+    )
+    expect(mentor.page.locator("#notice")).to_contain_text(
+        re.compile(r"Reloaded the cohort after \d+ s offline \((\d+) events behind\)")
+    )
+    behind = int(re.search(r"\((\d+) events", mentor.page.locator("#notice").inner_text()).group(1))
+    assert behind >= 1010
+    label = {"in_progress": "◐ WIP", "submitted": "▲ Sub"}[written["status"]]
+    expect(cell(mentor.page, written["learner"], written["slug"])).to_have_text(label)
+    mentor.page.wait_for_function(
+        f"Number(document.querySelector('#seq').textContent.split(' ')[1]) >= {before + 1010}"
+    )
+    allowed = ("WebSocket connection", "ERR_CONNECTION_REFUSED", "Failed to load resource")
+    assert unexpected(mentor.errors, *allowed) == []

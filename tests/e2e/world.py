@@ -77,3 +77,38 @@ def write_while_down(count: int) -> None:
             score=71,
         )
     print(json.dumps({"learner": learner.pk, "slugs": slugs}))
+
+
+def churn_while_down(count: int) -> None:
+    """Flip one cell of the late learner ``count`` times as the mentor, with no server.
+
+    More than the 1,000 events a resubscribe replays: the page must reload its snapshot.
+    Print the cell and its final status as JSON.
+    """
+    mentor = User.objects.get(username="mentor")
+    learner = Membership.objects.get(user__username="hostile", role="learner")
+    cell = (
+        Progress.objects.filter(learner=learner)
+        .select_related("milestone")
+        .order_by("-milestone__order")
+        .first()
+    )
+    assert cell is not None
+    version = cell.version
+    status = cell.status
+    for _ in range(count):
+        status = (
+            Progress.Status.SUBMITTED
+            if status == Progress.Status.IN_PROGRESS
+            else Progress.Status.IN_PROGRESS
+        )
+        change = progress_update(
+            actor=mentor,
+            cohort_id=learner.cohort_id,
+            learner_id=learner.pk,
+            milestone_slug=cell.milestone.slug,
+            version=version,
+            status=status,
+        )
+        version = change.progress.version
+    print(json.dumps({"learner": learner.pk, "slug": cell.milestone.slug, "status": status}))

@@ -61,6 +61,9 @@ export function renderCache(root, current, history) {
       stat("Memory", bytes(current.memory_bytes)),
       stat("Evictions", current.evictions == null ? "—" : String(current.evictions)),
     ),
+    current.degraded
+      ? h("p", { class: "warn-text small", role: "status" }, "Cache degraded: reads go to the database until it is back.")
+      : null,
     sparkline(history.slice(-300)),
     h("p", { class: "muted small" }, `Backend: ${current.backend ?? "?"} · all-time hit ratio ${current.hit_ratio == null ? "—" : percent(current.hit_ratio)}`),
     families.length > 0
