@@ -221,6 +221,9 @@ class Connection:
             self.close_soon(protocol.CLOSE_SLOW_CONSUMER)
             return
         self.outbox.append(text)
+        if self.writer is None:  # started on first use: an idle socket costs no task
+            self.writer = self.hub.loop.create_task(self._write_loop())
+            return
         waiter = self.waiter
         if waiter is not None:
             self.waiter = None
@@ -229,9 +232,6 @@ class Connection:
 
     def push_frame(self, frame: Any) -> None:
         self.push(protocol.dumps(frame))
-
-    def start_writer(self) -> None:
-        self.writer = self.hub.loop.create_task(self._write_loop())
 
     async def _write_loop(self) -> None:
         outbox = self.outbox
@@ -381,7 +381,6 @@ class Hub:
     def connect(self, send: Callable[[dict[str, Any]], Awaitable[None]]) -> Connection:
         conn = Connection(self, send)
         self.connections.add(conn)
-        conn.start_writer()
         return conn
 
     def detach(self, conn: Connection) -> None:
