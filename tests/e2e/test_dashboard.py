@@ -73,6 +73,9 @@ def test_mentor_change_shows_on_learner_page_within_a_second(person) -> None:
     lid = learner_id(learner)
     slug = open_cell_status(mentor, lid, snapshot(mentor), not_status="completed")
     before = learner.page.evaluate("performance.getEntriesByType('navigation').length")
+    title = next(m["title"] for m in snapshot(mentor)["milestones"] if m["slug"] == slug)
+    bar = learner.page.locator(f'#bars .bar[aria-label^="{title}:"]')
+    bar_before = bar.get_attribute("aria-label")
 
     edit(mentor.page, lid, slug, "completed", 88)
     started = time.monotonic()
@@ -82,6 +85,9 @@ def test_mentor_change_shows_on_learner_page_within_a_second(person) -> None:
     expect(learner.page.locator(f'#mine li[data-milestone="{slug}"]')).to_contain_text("● 88")
     assert learner.page.evaluate("performance.getEntriesByType('navigation').length") == before
     expect(learner.page.locator("#feed li.feed-item").first).to_contain_text("Completed (88)")
+    # The per-milestone bar and the header's last event follow the same event.
+    expect(bar).not_to_have_attribute("aria-label", bar_before)
+    expect(learner.page.locator("#summary")).to_contain_text("s ago")
     expect(mentor.page.locator("#latency")).to_contain_text("p50", timeout=3000)
     assert unexpected(mentor.errors) == []
     assert unexpected(learner.errors) == []
@@ -295,6 +301,15 @@ def test_at_risk_reason_shows_on_hover_and_on_keyboard_focus(person) -> None:
     badge.focus()
     assert page.evaluate("document.activeElement.classList.contains('risk')")
     expect(tip).to_be_visible()
+    # Really on screen: what is at the tip's centre is the tip, not a cell painted over it.
+    on_top = tip.evaluate(
+        """(tip) => {
+            const r = tip.getBoundingClientRect();
+            const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+            return tip.contains(hit);
+        }"""
+    )
+    assert on_top
     description = badge.get_attribute("aria-describedby")
     assert description and page.locator(f"#{description}").inner_text() == tip.inner_text()
 
