@@ -336,7 +336,11 @@ async function reloadSnapshot() {
   try {
     snapshot = await api.snapshot(app.cohortId);
   } catch {
-    // The server went away again: the socket reconnects and this runs again.
+    // The server went away again (or refused): drop the socket; the next welcome
+    // resubscribes, and a still-missing log asks for this reload again, after backoff.
+    app.sync.phase = "subscribing";
+    app.sync.buffered = [];
+    app.socket.drop();
     return;
   }
   const presence = app.state.presence;
@@ -398,6 +402,9 @@ function onSubscribed(frame) {
     reloadSnapshot();
     return;
   }
+  // Recovered: the replay that follows covers everything after state.seq.
+  app.sync.phase = "catching-up";
+  app.sync.buffered = [];
   app.sync.head = typeof frame.seq === "number" ? frame.seq : app.state.seq;
   if (app.state.seq >= app.sync.head) markLive();
   else renderConnection();
