@@ -188,10 +188,18 @@ def unexpected(errors: list[str], *allowed: str) -> list[str]:
 def person(dashboard_server: LiveServer, browser: Browser) -> Iterator[Callable[..., Person]]:
     contexts: list[BrowserContext] = []
 
-    def open_as(username: str, *, width: int = 1280, height: int = 800) -> Person:
+    def open_as(
+        username: str,
+        *,
+        width: int = 1280,
+        height: int = 800,
+        before: Callable[[Page], None] | None = None,
+    ) -> Person:
         context = browser.new_context(viewport={"width": width, "height": height})
         contexts.append(context)
         page = context.new_page()
+        if before is not None:
+            before(page)  # e.g. a fake clock or a WebSocket route, set before the page loads
         page.set_default_timeout(10_000)
         errors: list[str] = []
 

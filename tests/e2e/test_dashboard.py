@@ -401,6 +401,41 @@ def test_a_400_learner_cohort_updates_one_cell_per_event(person) -> None:
     assert unexpected(staff.errors) == []
 
 
+def test_silent_socket_is_shown_stale_then_replaced(person) -> None:
+    """Stale data is never shown as live: a socket that goes quiet is marked, then dropped."""
+    sockets: list = []
+    muted = {"first": False}
+
+    def route(page: Page) -> None:
+        page.clock.install()
+
+        def handler(ws) -> None:
+            index = len(sockets)
+            sockets.append(ws)
+            server = ws.connect_to_server()
+            ws.on_message(lambda message: server.send(message))
+            server.on_message(
+                lambda message: None if (index == 0 and muted["first"]) else ws.send(message)
+            )
+
+        page.route_web_socket(re.compile(r"/ws/live/"), handler)
+
+    mentor = person("mentor", before=route)
+    page = mentor.page
+    muted["first"] = True  # the server's frames (pongs included) stop reaching the page
+    page.clock.fast_forward(31_000)
+    expect(page.locator("#connection")).to_have_attribute("data-state", "stale")
+    expect(page.locator("#connection")).to_have_text("Stale")
+    expect(page.locator("#stale-banner")).to_be_visible()
+    page.clock.fast_forward(30_000)  # 60 s of silence: dead
+    expect(page.locator("#connection")).to_have_attribute("data-state", "reconnecting")
+    page.clock.run_for(1_000)  # the first retry's backoff
+    expect(page.locator("#connection")).to_have_attribute("data-state", "live", timeout=5000)
+    assert len(sockets) == 2
+    expect(page.locator("#stale-banner")).to_be_hidden()
+    assert unexpected(mentor.errors) == []
+
+
 # --------------------------------------------------------------------------------------
 # Screenshots of the main states (docs/screenshots/)
 # --------------------------------------------------------------------------------------
