@@ -157,7 +157,9 @@ class World:
             self.servers.append(
                 subprocess.Popen(
                     [
-                        *(PYTHON, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)),
+                        PYTHON,
+                        *(("-m", "cProfile", "-o", args.profile) if args.profile else ()),
+                        *("-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)),
                         *(
                             "--loop",
                             "uvloop",
@@ -494,6 +496,7 @@ def main() -> None:
     parser.add_argument("--idle", action="store_true", help="connect and hold, no writes")
     parser.add_argument("--hold", type=float, default=5, help="seconds to hold when --idle")
     parser.add_argument("--json", action="store_true", help="print one JSON line")
+    parser.add_argument("--profile", default="", help="cProfile the server into this file")
     args = parser.parse_args()
 
     world = World(args)

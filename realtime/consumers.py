@@ -107,7 +107,7 @@ class LiveConsumer(AsyncConsumer):
         hub = get_hub()
         await hub.start()
         await self.send({"type": "websocket.accept"})
-        self.conn = hub.connect(self.base_send)
+        self.conn = hub.connect(self.scope.get("realtime.send", self.base_send))
         self.rate = _RateLimit(float(settings.WS_RATE_PER_SECOND), float(settings.WS_RATE_BURST))
         self.max_bytes = int(settings.WS_MAX_FRAME_BYTES)
         user = self.scope.get("user")

@@ -22,6 +22,12 @@ class BrowserOriginValidator(OriginValidator):
             allowed = ["localhost", "127.0.0.1", "[::1]"]
         super().__init__(application, allowed)
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> Any:
+        # The server's own ``send``, before any middleware wraps it: the hub writes event
+        # frames through it (the session middleware's wrapper would check the session
+        # on every frame, and hides the server's transport).
+        return await super().__call__({**scope, "realtime.send": send}, receive, send)
+
     def valid_origin(self, parsed_origin: Any) -> bool:
         if parsed_origin is None:
             return True

@@ -426,3 +426,13 @@ async def test_metrics_subscribe_sends_no_sample_before_the_first(sockets, monke
     await sock.send({"type": "subscribe", "topic": "metrics:cache"})
     assert (await sock.recv())["type"] == "subscribed"
     assert await sock.nothing()
+
+
+async def test_hub_writes_through_the_servers_own_send_not_the_session_wrapper(sockets):
+    from realtime.hub import get_hub
+
+    world = await make_world(learners=1)
+    await sockets.open(origin="http://testserver", session_user=world.mentor)
+    (conn,) = get_hub().connections
+    owner = getattr(conn.send, "__self__", None)
+    assert type(owner).__name__ != "InstanceSessionWrapper"
