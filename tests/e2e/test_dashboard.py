@@ -436,6 +436,55 @@ def test_silent_socket_is_shown_stale_then_replaced(person) -> None:
     assert unexpected(mentor.errors) == []
 
 
+def test_a_lost_event_is_detected_as_a_gap_and_replayed(person) -> None:
+    """The server drops nothing, but if a frame is lost the next seq exposes the gap."""
+    sent: list[dict] = []
+    drop = {"armed": False, "dropped": None}
+
+    def route(page: Page) -> None:
+        def handler(ws) -> None:
+            server = ws.connect_to_server()
+
+            def to_server(message) -> None:
+                sent.append(json.loads(message))
+                server.send(message)
+
+            def to_page(message) -> None:
+                frame = json.loads(message)
+                if drop["armed"] and frame.get("type") == "event" and drop["dropped"] is None:
+                    drop["dropped"] = frame["event"]["seq"]
+                    return
+                ws.send(message)
+
+            ws.on_message(to_server)
+            server.on_message(to_page)
+
+        page.route_web_socket(re.compile(r"/ws/live/"), handler)
+
+    mentor = person("mentor", before=route)
+    snap = snapshot(mentor)
+    rows = [r for r in snap["learners"] if r["progress"]["capstone"]["status"] == "not_started"]
+    first, second = rows[0], rows[1]
+    drop["armed"] = True
+    for row in (first, second):
+        status, _ = mentor.api(
+            "PATCH",
+            f"/api/cohorts/1/progress/{row['id']}/capstone/",
+            {"status": "in_progress", "version": row["progress"]["capstone"]["version"]},
+        )
+        assert status == 200
+    # Both changes show: the second event revealed the gap and the resubscribe replayed it.
+    expect(cell(mentor.page, first["id"], "capstone")).to_have_text("◐ WIP", timeout=3000)
+    expect(cell(mentor.page, second["id"], "capstone")).to_have_text("◐ WIP")
+    assert drop["dropped"] is not None
+    resubscribes = [
+        f for f in sent if f.get("type") == "subscribe" and f.get("topic") == "cohort:1"
+    ]
+    assert resubscribes[-1]["since"] == drop["dropped"] - 1, resubscribes
+    expect(mentor.page.locator("#connection")).to_have_attribute("data-state", "live")
+    assert unexpected(mentor.errors) == []
+
+
 # --------------------------------------------------------------------------------------
 # Screenshots of the main states (docs/screenshots/)
 # --------------------------------------------------------------------------------------
