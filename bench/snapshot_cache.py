@@ -262,7 +262,7 @@ def compare(args: argparse.Namespace) -> None:
 def simulate(args: argparse.Namespace) -> None:
     seed()
     with server(8304, SIMULATE="1", SIMULATE_INTERVAL=str(args.interval)) as base:
-        token = token_for(base)
+        token = token_for(base, args.user)
         headers = {"Authorization": f"Bearer {token}"}
         cohorts = [c["id"] for c in httpx.get(f"{base}/api/cohorts/", headers=headers).json()]
         paths = [f"/api/cohorts/{c}/snapshot/" for c in cohorts] + ["/api/cohorts/"]
@@ -272,6 +272,7 @@ def simulate(args: argparse.Namespace) -> None:
         sample = metrics(base, token)
     report = {
         "load": load,
+        "user": args.user,
         "cohorts": len(cohorts),
         "simulator_interval_s": args.interval,
         "window": sample["window"],
@@ -296,6 +297,7 @@ def main() -> None:
     p.add_argument("--rate", type=float, default=5)
     p.add_argument("--duration", type=float, default=90)
     p.add_argument("--interval", type=float, default=2.0, help="SIMULATE_INTERVAL")
+    p.add_argument("--user", default="mentor", help="mentor: one cohort; admin: all of them")
     p.set_defaults(run=simulate)
     p = sub.add_parser("load", help="fixed-rate snapshot load against a running server")
     p.add_argument("--base", default="http://127.0.0.1:8000")
