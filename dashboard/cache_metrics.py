@@ -266,8 +266,9 @@ class Recorder:
         deletes: int = 0,
         errors: int = 0,
         latency_ms: float | None = None,
+        op: str = "",
     ) -> None:
-        """Count one cache operation of ``family``."""
+        """Count one cache operation ``op`` (get, set...) on a key of ``family``."""
         second = int(self.clock())
         with self._lock:
             family = self._family(family)
@@ -285,7 +286,10 @@ class Recorder:
             if errors:
                 bucket[f"e:{family}"] += errors
             if latency_ms is not None:
-                bucket[f"l:{family}:{latency_bucket(latency_ms)}"] += 1
+                index = latency_bucket(latency_ms)
+                bucket[f"l:{family}:{index}"] += 1
+                if op:
+                    bucket[f"o:{op}:{index}"] += 1
         if self.autoflush and self._flusher_pid != os.getpid():
             self._start_flusher()
 
@@ -430,7 +434,7 @@ class InstrumentedCache(BaseCache):
             self.recorder.record(family, misses=1)
             return default
         hit = value is not _MISSING
-        self.recorder.record(family, hits=int(hit), misses=int(not hit), latency_ms=ms)
+        self.recorder.record(family, hits=int(hit), misses=int(not hit), latency_ms=ms, op="get")
         return value if hit else default
 
     def get_many(self, keys: Iterable[Any], version: int | None = None) -> dict[Any, Any]:
@@ -445,14 +449,16 @@ class InstrumentedCache(BaseCache):
             counts[0 if key in found else 1] += 1
         for i, (family, (hits, misses)) in enumerate(per_family.items()):
             latency = ms if ok and i == 0 else None
-            self.recorder.record(family, hits=hits, misses=misses, latency_ms=latency)
+            self.recorder.record(
+                family, hits=hits, misses=misses, latency_ms=latency, op="get_many"
+            )
         return found
 
     def has_key(self, key: Any, version: int | None = None) -> bool:
         family = key_family(key)
         ok, result, ms = self._run(family, lambda: self.inner.has_key(key, version))
         if ok:
-            self.recorder.record(family, latency_ms=ms)
+            self.recorder.record(family, latency_ms=ms, op="has_key")
         return bool(result) if ok else False
 
     # -- writes -----------------------------------------------------------------------
@@ -467,7 +473,7 @@ class InstrumentedCache(BaseCache):
         family = key_family(key)
         ok, _, ms = self._run(family, lambda: self.inner.set(key, value, timeout, version))
         if ok:
-            self.recorder.record(family, sets=1, latency_ms=ms)
+            self.recorder.record(family, sets=1, latency_ms=ms, op="set")
 
     def add(
         self,
@@ -479,7 +485,7 @@ class InstrumentedCache(BaseCache):
         family = key_family(key)
         ok, added, ms = self._run(family, lambda: self.inner.add(key, value, timeout, version))
         if ok:
-            self.recorder.record(family, sets=int(bool(added)), latency_ms=ms)
+            self.recorder.record(family, sets=int(bool(added)), latency_ms=ms, op="add")
         return bool(added) if ok else False
 
     def set_many(
@@ -494,7 +500,9 @@ class InstrumentedCache(BaseCache):
         ok, failed, ms = self._run(family, lambda: self.inner.set_many(data, timeout, version))
         if not ok:
             return list(data)
-        self.recorder.record(family, sets=len(data) - len(failed or []), latency_ms=ms)
+        self.recorder.record(
+            family, sets=len(data) - len(failed or []), latency_ms=ms, op="set_many"
+        )
         return list(failed or [])
 
     def touch(
@@ -506,7 +514,7 @@ class InstrumentedCache(BaseCache):
         family = key_family(key)
         ok, touched, ms = self._run(family, lambda: self.inner.touch(key, timeout, version))
         if ok:
-            self.recorder.record(family, latency_ms=ms)
+            self.recorder.record(family, latency_ms=ms, op="touch")
         return bool(touched) if ok else False
 
     def incr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
@@ -515,7 +523,7 @@ class InstrumentedCache(BaseCache):
         ok, value, ms = self._run(family, lambda: self.inner.incr(key, delta, version))
         if not ok:
             raise ValueError(f"Key '{key}' not found (cache unavailable)")
-        self.recorder.record(family, sets=1, latency_ms=ms)
+        self.recorder.record(family, sets=1, latency_ms=ms, op="incr")
         return int(value)
 
     def decr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
@@ -525,7 +533,7 @@ class InstrumentedCache(BaseCache):
         family = key_family(key)
         ok, deleted, ms = self._run(family, lambda: self.inner.delete(key, version))
         if ok:
-            self.recorder.record(family, deletes=1, latency_ms=ms)
+            self.recorder.record(family, deletes=1, latency_ms=ms, op="delete")
         return bool(deleted) if ok else False
 
     def delete_many(self, keys: Iterable[Any], version: int | None = None) -> None:
@@ -535,12 +543,12 @@ class InstrumentedCache(BaseCache):
         family = key_family(keys[0])
         ok, _, ms = self._run(family, lambda: self.inner.delete_many(keys, version))
         if ok:
-            self.recorder.record(family, deletes=len(keys), latency_ms=ms)
+            self.recorder.record(family, deletes=len(keys), latency_ms=ms, op="delete_many")
 
     def clear(self) -> None:
         ok, _, ms = self._run("clear", self.inner.clear)
         if ok:
-            self.recorder.record("clear", latency_ms=ms)
+            self.recorder.record("clear", latency_ms=ms, op="clear")
 
     # -- key handling and lifecycle belong to the inner backend -------------------------
 
@@ -597,18 +605,24 @@ def redis_stats(client: redis.Redis) -> tuple[dict[str, int], int]:
     return {name: int(info.get(name, 0) or 0) for name in REDIS_INFO_FIELDS}, int(dbsize)
 
 
-def _split(fields: Mapping[str, int]) -> tuple[dict[str, Counter[str]], dict[str, Counter[int]]]:
-    """Split a bucket's fields into per-family counts and per-family latency histograms."""
+Histograms = dict[str, Counter[int]]
+
+
+def _split(fields: Mapping[str, int]) -> tuple[dict[str, Counter[str]], Histograms, Histograms]:
+    """Split a bucket's fields into per-family counts, and latency histograms per family
+    and per operation."""
     counts: dict[str, Counter[str]] = {}
-    latency: dict[str, Counter[int]] = {}
+    latency: Histograms = {}
+    operations: Histograms = {}
     for name, value in fields.items():
         kind, _, rest = name.partition(":")
-        if kind == "l":
-            family, _, index = rest.rpartition(":")
-            latency.setdefault(family, Counter())[int(index)] += value
+        if kind in ("l", "o"):
+            owner, _, index = rest.rpartition(":")
+            target = latency if kind == "l" else operations
+            target.setdefault(owner, Counter())[int(index)] += value
         else:
             counts.setdefault(rest, Counter())[kind] += value
-    return counts, latency
+    return counts, latency, operations
 
 
 def build_sample(
@@ -628,15 +642,18 @@ def build_sample(
     seconds = range(current - window_seconds + 1, current + 1)
     totals, buckets = recorder.store.read(seconds)
 
-    life_counts, _ = _split(totals)
+    life_counts, _, _ = _split(totals)
     window_counts: dict[str, Counter[str]] = {}
-    window_latency: dict[str, Counter[int]] = {}
+    window_latency: Histograms = {}
+    window_ops: Histograms = {}
     for bucket in buckets:
-        counts, latency = _split(bucket)
+        counts, latency, operations = _split(bucket)
         for family, counter in counts.items():
             window_counts.setdefault(family, Counter()).update(counter)
         for family, histogram in latency.items():
             window_latency.setdefault(family, Counter()).update(histogram)
+        for op, histogram in operations.items():
+            window_ops.setdefault(op, Counter()).update(histogram)
     rate_ops = sum(
         sum(v for k, v in bucket.items() if k.startswith("l:"))
         for bucket in buckets[-RATE_SECONDS - 1 : -1]
@@ -713,6 +730,14 @@ def build_sample(
         "evictions": evictions,
         "degraded": bool(isinstance(cache, InstrumentedCache) and cache.degraded),
         "families": families,
+        "operations": {
+            op: {
+                "count": sum(histogram.values()),
+                "p50": percentile(histogram, 0.5),
+                "p99": percentile(histogram, 0.99),
+            }
+            for op, histogram in sorted(window_ops.items())
+        },
         "redis": redis_part,
     }
 

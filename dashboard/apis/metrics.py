@@ -56,6 +56,12 @@ class CacheFamilySerializer(serializers.Serializer):
     total_misses = serializers.IntegerField()
 
 
+class CacheOperationSerializer(serializers.Serializer):
+    count = serializers.IntegerField(help_text="Calls in the window.")
+    p50 = serializers.FloatField(allow_null=True, help_text="Milliseconds.")
+    p99 = serializers.FloatField(allow_null=True)
+
+
 class CacheRedisInfoSerializer(serializers.Serializer):
     keyspace_hits = serializers.IntegerField()
     keyspace_misses = serializers.IntegerField()
@@ -84,6 +90,9 @@ class CacheSampleSerializer(serializers.Serializer):
     degraded = serializers.BooleanField(help_text="The sampler's cache server is failing.")
     families = serializers.DictField(
         child=CacheFamilySerializer(), help_text="Per key family (snapshot, stats, throttle...)."
+    )
+    operations = serializers.DictField(
+        child=CacheOperationSerializer(), help_text="Per operation (get, set...), the window."
     )
     redis = CacheRedisInfoSerializer(allow_null=True, help_text="Null when the cache is not Redis.")
     sampler = serializers.CharField(required=False, help_text="host:pid of the publisher.")

@@ -143,6 +143,24 @@ def test_wrapper_counts_hits_misses_sets_and_deletes_per_family(backend, request
         assert sample["memory_bytes"] > 0
 
 
+def test_latency_is_kept_per_operation_too(backend, request):
+    recorder = Recorder(MemoryCounterStore(), autoflush=False)
+    cache = make_cache(backend, recorder, request)
+    for i in range(5):
+        cache.set(f"snapshot:{i}", "x" * 100)
+        cache.get(f"snapshot:{i}")
+    cache.get_many(["snapshot:1", "stats:1"])
+    cache.delete("snapshot:1")
+    operations = build_sample(cache=cache, recorder=recorder)["operations"]
+    assert {op: o["count"] for op, o in operations.items()} == {
+        "set": 5,
+        "get": 5,
+        "get_many": 1,
+        "delete": 1,
+    }
+    assert all(o["p50"] > 0 and o["p99"] >= o["p50"] for o in operations.values())
+
+
 def test_incr_and_get_or_set_go_through_the_counters(backend, request):
     recorder = Recorder(MemoryCounterStore(), autoflush=False)
     cache = make_cache(backend, recorder, request)
