@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from datetime import datetime, timedelta
@@ -203,6 +204,30 @@ def test_presence_sweep_awaits_an_async_sweep(monkeypatch):
 
     monkeypatch.setattr(presence, "presence_sweep", sweep, raising=False)
     assert jobs.presence_sweep() == 4
+
+
+def test_presence_sweep_job_drops_the_viewers_of_a_dead_process(settings, redis_url, eager):
+    """The real sweep of realtime.presence, on Redis: a process that died without goodbye."""
+    from realtime.presence import RedisPresence, presence_snapshot
+
+    settings.PRESENCE_REDIS_URL = f"{redis_url}/0"
+    settings.PRESENCE_TTL = 0.3
+    dead = RedisPresence(
+        settings.PRESENCE_REDIS_URL, prefix=settings.PRESENCE_PREFIX, process="dead-process"
+    )
+    entry = {"user": {"id": 7, "name": "Gone"}, "role": "learner", "since": "2026-11-26T09:00Z"}
+    asyncio.run(dead.join(42, entry))
+    assert [e["user"]["id"] for e in presence_snapshot(42)] == [7]
+    time.sleep(0.5)  # the dead process's heartbeats stop; its entry expires
+
+    assert tasks.presence_sweep.delay().get() == 1
+    assert presence_snapshot(42) == []
+    assert jobs.presence_sweep() == 0
+
+
+def test_presence_sweep_in_memory_is_a_no_op(settings):
+    settings.PRESENCE_REDIS_URL = ""
+    assert jobs.presence_sweep() == 0
 
 
 def test_presence_sweep_without_a_realtime_sweep_does_nothing(monkeypatch):

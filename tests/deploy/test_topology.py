@@ -18,10 +18,9 @@ import asyncio
 import contextlib
 import json
 import os
-import shutil
+import re
 import signal
 import subprocess
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -37,7 +36,6 @@ from tests.deploy.helpers import ENTRYPOINT, free_port, production_env
 
 pytestmark = pytest.mark.slow
 
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 HTTPS = {"X-Forwarded-Proto": "https"}  # as nginx says it, so no HTTPS redirect
 
 _SEED = """
@@ -56,46 +54,6 @@ print(json.dumps({
 # --------------------------------------------------------------------------------------
 # Redis, the database, the processes
 # --------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def redis_url() -> Iterator[str]:
-    """A private redis-server on a free port, gone after the test."""
-    port = free_port()
-    workdir = tempfile.mkdtemp(prefix="deploy-redis-")
-    process = subprocess.Popen(
-        [
-            REDIS_SERVER,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            workdir,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait(lambda: _redis_ping(port), "redis-server", timeout=10)
-        yield f"redis://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(5)
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _redis_ping(port: int) -> bool:
-    import redis
-
-    try:
-        return bool(redis.Redis(port=port, socket_connect_timeout=0.2).ping())
-    except redis.RedisError:
-        return False
 
 
 @pytest.fixture
@@ -418,9 +376,14 @@ async def test_compose_topology_as_local_processes(topology):
         }
         for name, stamps in samples.items():
             assert len(stamps) >= 3, f"{name} got {stamps}"
-            assert stamps == sorted(set(stamps)), f"{name}: a sample twice or out of order"
+            # The first frame is the latest sample, sent at once on subscribe; the live
+            # stream follows. (The hub can repeat a sample published while it fetched
+            # that latest one: a realtime-layer race, so the first is compared with <=.)
+            latest, live = stamps[0], stamps[1:]
+            assert live == sorted(set(live)), f"{name}: a live sample twice or out of order"
+            assert latest <= live[0], f"{name}: {stamps}"
             # One sample a second from one publisher: two samplers would halve the gaps.
-            assert len(stamps) <= 9, f"{name} got {len(stamps)} samples in about 7 s"
+            assert len(live) <= 8, f"{name} got {len(live)} live samples in about 7 s"
         shared = set(samples["web1"]) & set(samples["web2"])
         assert len(shared) >= 2, "both replicas relay the same stream"
     finally:
@@ -435,6 +398,18 @@ async def test_compose_topology_as_local_processes(topology):
     ]
     patch = [entry for entry in lines if entry["method"] == "PATCH"]
     assert patch and patch[0]["status"] == 200 and len(patch[0]["request_id"]) == 32
+
+    # The worker ran the tasks beat sent (the presence sweep against Redis presence too),
+    # and no process logged an error.
+    succeeded = set(re.findall(r"Task (dashboard\.\w+)\[[^]]+\] succeeded", procs.log("worker")))
+    assert {"dashboard.presence_sweep", "dashboard.at_risk_recompute"} <= succeeded
+    for name in ("web1", "web2", "metrics1", "metrics2", "worker", "beat"):
+        errors = [
+            line
+            for line in procs.log(name).splitlines()
+            if '"level": "ERROR"' in line or "Traceback" in line
+        ]
+        assert not errors, f"{name}: {errors[:3]}"
 
 
 def test_embedded_mode_runs_the_periodic_jobs_in_the_server_process(tmp_path):
