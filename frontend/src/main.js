@@ -49,6 +49,7 @@ const app = {
   cache: { allowed: false, current: null, history: [] },
   pendingRender: null,
   lastTimeline: 0,
+  timelineDirty: false,
 };
 
 const topic = () => `cohort:${app.cohortId}`;
@@ -110,9 +111,13 @@ function renderStatsViews(withTimeline) {
   const now = Date.now();
   renderSummary($("summary"), state, now);
   renderBars($("bars"), state);
+  // The timeline walks every cell: at most once a second; the footer tick draws a late one.
   if (withTimeline || now - app.lastTimeline > 1000) {
     app.lastTimeline = now;
+    app.timelineDirty = false;
     renderTimeline($("timeline"), state, now);
+  } else {
+    app.timelineDirty = true;
   }
   const mine = $("mine-panel");
   mine.hidden = app.role !== "learner";
@@ -507,7 +512,13 @@ async function boot() {
   window.addEventListener("online", () => app.socket.reconnectNow());
   setInterval(() => {
     renderFooter();
-    if (app.state) renderSummary($("summary"), app.state, Date.now());
+    if (!app.state) return;
+    renderSummary($("summary"), app.state, Date.now());
+    if (app.timelineDirty) {
+      app.timelineDirty = false;
+      app.lastTimeline = Date.now();
+      renderTimeline($("timeline"), app.state, Date.now());
+    }
   }, 1000);
   setInterval(() => feed.tick(Date.now()), 15_000);
   setInterval(() => {

@@ -76,6 +76,8 @@ def test_mentor_change_shows_on_learner_page_within_a_second(person) -> None:
     title = next(m["title"] for m in snapshot(mentor)["milestones"] if m["slug"] == slug)
     bar = learner.page.locator(f'#bars .bar[aria-label^="{title}:"]')
     bar_before = bar.get_attribute("aria-label")
+    timeline = learner.page.locator("#timeline svg")
+    timeline_before = timeline.get_attribute("aria-label")
 
     edit(mentor.page, lid, slug, "completed", 88)
     started = time.monotonic()
@@ -87,6 +89,7 @@ def test_mentor_change_shows_on_learner_page_within_a_second(person) -> None:
     expect(learner.page.locator("#feed li.feed-item").first).to_contain_text("Completed (88)")
     # The per-milestone bar and the header's last event follow the same event.
     expect(bar).not_to_have_attribute("aria-label", bar_before)
+    expect(timeline).not_to_have_attribute("aria-label", timeline_before, timeout=2500)
     expect(learner.page.locator("#summary")).to_contain_text("s ago")
     expect(mentor.page.locator("#latency")).to_contain_text("p50", timeout=3000)
     assert unexpected(mentor.errors) == []
