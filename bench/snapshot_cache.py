@@ -3,6 +3,7 @@
     .venv/bin/python bench/snapshot_cache.py compare [--rate 20] [--duration 30] [--redis]
     .venv/bin/python bench/snapshot_cache.py simulate [--rate 5] [--duration 90]
     .venv/bin/python bench/snapshot_cache.py load --base http://127.0.0.1:8000 --rate 20
+    .venv/bin/python bench/snapshot_cache.py overhead
 
 ``load`` is an open-loop, fixed-rate load generator: request i is due at t0 + i/rate and
 is sent then whatever the earlier ones are doing; its latency is measured from when it
@@ -285,6 +286,34 @@ def simulate(args: argparse.Namespace) -> None:
     print(json.dumps(report, indent=2))
 
 
+def overhead(args: argparse.Namespace) -> None:
+    """Time a locmem get raw and through the instrumented wrapper (in this process)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings.test")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.cache.backends.locmem import LocMemCache
+
+    from dashboard.cache_metrics import InstrumentedCache, MemoryCounterStore, Recorder
+
+    recorder = Recorder(MemoryCounterStore(), autoflush=False)
+    inner = {"INNER_BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    wrapped = InstrumentedCache("bench-wrapped", {"OPTIONS": inner}, recorder=recorder)
+    raw = LocMemCache("bench-raw", {})
+    result = {}
+    for name, cache in (("raw", raw), ("instrumented", wrapped)):
+        cache.set("snapshot:1", 1)
+        best = float("inf")
+        for _ in range(5):  # best of 5: the least disturbed by other processes
+            started = time.perf_counter()
+            for _ in range(args.n):
+                cache.get("snapshot:1")
+            best = min(best, (time.perf_counter() - started) / args.n * 1e6)
+        result[f"{name}_get_us"] = round(best, 2)
+    print(json.dumps(result))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -299,6 +328,9 @@ def main() -> None:
     p.add_argument("--interval", type=float, default=2.0, help="SIMULATE_INTERVAL")
     p.add_argument("--user", default="mentor", help="mentor: one cohort; admin: all of them")
     p.set_defaults(run=simulate)
+    p = sub.add_parser("overhead", help="the instrumentation's cost per cache operation")
+    p.add_argument("-n", type=int, default=100_000)
+    p.set_defaults(run=overhead)
     p = sub.add_parser("load", help="fixed-rate snapshot load against a running server")
     p.add_argument("--base", default="http://127.0.0.1:8000")
     p.add_argument("--rate", type=float, default=20)
