@@ -187,7 +187,10 @@ class Sampler:
         logger.info("metrics sampler %s started", self.name)
         try:
             while not stop.is_set():
-                self.tick()
+                try:
+                    self.tick()
+                except Exception:  # a bug in one tick must not end the sampling
+                    logger.exception("metrics sampler: tick failed")
                 stop.wait(self.interval - (self.clock() % self.interval))
         finally:
             with contextlib.suppress(*CACHE_ERRORS):  # else the lease expires by itself

@@ -154,6 +154,36 @@ def test_a_failing_publish_does_not_stop_the_sampling():
     assert store.latest() is not None
 
 
+def test_a_tick_that_crashes_does_not_end_the_loop(monkeypatch):
+    import threading
+
+    from dashboard import metrics_sampler
+
+    published: list = []
+    sampler = make_sampler(MemoryLeaderLock(), MemorySampleStore(), published)
+    sampler.clock = time.time
+    sampler.interval = 0.02
+    real = metrics_sampler.build_sample
+    calls = []
+
+    def flaky(**kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("a bug")
+        return real(**kwargs)
+
+    monkeypatch.setattr(metrics_sampler, "build_sample", flaky)
+    stop = threading.Event()
+    thread = threading.Thread(target=sampler.run, args=(stop,))
+    thread.start()
+    deadline = time.monotonic() + 3
+    while len(published) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    stop.set()
+    thread.join(2)
+    assert len(published) >= 2
+
+
 def test_a_lock_on_a_dead_redis_means_no_leader_not_a_crash():
     from tests.dashboard.cache_helpers import closed_port_url
 
