@@ -144,3 +144,40 @@ def test_embedded_default_runs_the_jobs_in_process_with_the_simulator(tmp_path, 
     result = run_python(["-c", _MODE], base)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == mode
+
+
+_STATIC = """
+import json, django
+django.setup()
+from django.templatetags.static import static
+from django.test import Client
+c = Client(HTTP_HOST="localhost", HTTP_X_FORWARDED_PROTO="https")
+hashed = static("app/src/main.js")
+plain = c.get("/static/app/src/main.js")
+immutable = c.get(hashed)
+print(json.dumps({
+    "hashed": hashed,
+    "plain": plain.status_code,
+    "immutable": [immutable.status_code, immutable.get("Cache-Control")],
+}))
+"""
+
+
+def test_the_image_build_step_collects_static_files_that_whitenoise_serves(tmp_path):
+    # The Dockerfile's step, with its throwaway key: no other variable is needed.
+    build = production_env(
+        tmp_path, SECRET_KEY="collectstatic-only-not-a-secret", ALLOWED_HOSTS="localhost"
+    )
+    collected = run_python(["manage.py", "collectstatic", "--noinput", "--verbosity", "0"], build)
+    assert collected.returncode == 0, collected.stderr
+    manifest = json.loads((tmp_path / "static" / "staticfiles.json").read_text())
+    assert "app/src/main.js" in manifest["paths"]
+    assert (tmp_path / "static" / "app" / "src" / "main.js.gz").exists()
+
+    served = run_python(["-c", _STATIC], production_env(tmp_path, ALLOWED_HOSTS="localhost"))
+    assert served.returncode == 0, served.stderr
+    values = json.loads(served.stdout.strip().splitlines()[-1])
+    assert values["hashed"] == "/static/" + manifest["paths"]["app/src/main.js"]
+    assert values["plain"] == 200
+    assert values["immutable"][0] == 200
+    assert "immutable" in values["immutable"][1]
