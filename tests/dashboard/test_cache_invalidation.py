@@ -172,3 +172,22 @@ def test_a_lost_version_token_never_resurrects_old_entries(cache_kind, world):
     old_token = caching.cohort_cache_version(cohort_id)
     cache.delete(f"version:cohort:{cohort_id}")  # evicted
     assert caching.cohort_cache_version(cohort_id) != old_token
+
+
+def test_committed_writes_show_in_the_snapshot_at_once(cache_kind, transactional_db, client_for):
+    """The same with real commits: the after-commit bump, not only the in-transaction one."""
+    world = make_cohort(learners=2)
+    client = client_for(world.mentor)
+    seqs = [snapshot_of(client, world)["seq"]]
+    for version, status in enumerate(["in_progress", "submitted", "completed"], start=1):
+        response = client.patch(
+            f"/api/cohorts/{world.cohort.pk}/progress/{world.learner.pk}/python/",
+            {"status": status, "version": version, **({"score": 70} if version == 3 else {})},
+            format="json",
+        )
+        assert response.status_code == 200
+        snapshot = snapshot_of(client, world)
+        assert python_cell(snapshot, world.learner)["status"] == status
+        assert snapshot["seq"] == response.json()["seq"]
+        seqs.append(snapshot["seq"])
+    assert seqs == list(range(seqs[0], seqs[0] + 4))
