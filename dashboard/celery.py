@@ -12,7 +12,10 @@ from typing import Any
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import task_postrun, task_prerun
 from django.conf import settings
+
+from dashboard.logging import request_id_var
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings.base")
 
@@ -36,3 +39,21 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
 
 
 app.conf.beat_schedule = beat_schedule()
+
+
+# A task's log lines carry its id where a request's carry the request id, so one job's
+# lines can be picked out of the worker's JSON logs like one request's.
+_task_tokens: dict[str, Any] = {}
+
+
+@task_prerun.connect
+def _bind_task_id(task_id: str | None = None, **kwargs: Any) -> None:
+    if task_id:
+        _task_tokens[task_id] = request_id_var.set(f"task-{task_id}")
+
+
+@task_postrun.connect
+def _unbind_task_id(task_id: str | None = None, **kwargs: Any) -> None:
+    token = _task_tokens.pop(task_id or "", None)
+    if token is not None:
+        request_id_var.reset(token)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from datetime import datetime, timedelta
@@ -247,6 +248,18 @@ def test_tasks_run_the_jobs_in_celery_eager_mode(world, eager):
     assert tasks.daily_digest.delay().get() == 0
     assert len(kinds(world.cohort, AT_RISK)) == 3
     assert len(kinds(world.cohort, DIGEST)) == 1
+
+
+def test_a_tasks_log_lines_carry_its_task_id(world, eager, caplog):
+    from dashboard.logging import RequestIdFilter, current_request_id
+
+    caplog.handler.addFilter(RequestIdFilter())
+    with caplog.at_level(logging.INFO, logger="dashboard.jobs"):
+        result = tasks.at_risk_recompute.delay()
+    [record] = [r for r in caplog.records if r.name == "dashboard.jobs"]
+    assert record.getMessage() == "at_risk_recompute: 3 transition(s)"
+    assert record.request_id == f"task-{result.id}"
+    assert current_request_id() == "-"
 
 
 def test_presence_sweep_task_in_eager_mode(eager, monkeypatch):
