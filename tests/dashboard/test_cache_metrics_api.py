@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import caches
 
 from dashboard import cache_metrics
 from dashboard.cache_metrics import MemorySampleStore
@@ -112,3 +113,27 @@ def test_the_schema_describes_the_nested_sample(db, client_for, staff):
         "connected_clients",
         "evicted_keys",
     }
+
+
+def test_the_schema_declares_exactly_the_fields_a_real_sample_has(cache_kind, world, client_for):
+    from dashboard.apis import metrics as api
+
+    client = client_for(world.mentor)
+    client.get(f"/api/cohorts/{world.cohort.pk}/snapshot/")
+    client.get(f"/api/cohorts/{world.cohort.pk}/snapshot/")
+    sample = cache_metrics.build_sample(
+        cache=caches["default"], recorder=cache_metrics.default_recorder()
+    )
+    sample["sampler"] = "host:1"
+
+    def declared(serializer) -> set[str]:
+        return set(serializer.fields)
+
+    assert set(sample) == declared(api.CacheSampleSerializer())
+    assert set(sample["window"]) == declared(api.CacheWindowSerializer())
+    assert set(sample["families"]["snapshot"]) == declared(api.CacheFamilySerializer())
+    assert set(next(iter(sample["operations"].values()))) == declared(
+        api.CacheOperationSerializer()
+    )
+    if cache_kind == "redis":
+        assert set(sample["redis"]) == declared(api.CacheRedisInfoSerializer())
