@@ -82,10 +82,13 @@ function canEdit(learnerId) {
 }
 
 const onlineUsers = () => new Set((app.state?.presence ?? []).map((e) => e.user.id));
+const onlineNames = () => new Set((app.state?.presence ?? []).map((e) => e.user.name));
 
 const matrix = new MatrixView($("matrix"), {
   canEdit,
-  isOnline: (learner) => learner.user !== null && onlineUsers().has(learner.user),
+  // A learner added live carries no user id (learner.added has none): match by name then.
+  isOnline: (learner) =>
+    learner.user !== null ? onlineUsers().has(learner.user) : onlineNames().has(learner.name),
   onActivate: (learnerId, slug, anchor) => openEditor(learnerId, slug, anchor),
 });
 
@@ -97,6 +100,7 @@ const feed = new FeedView($("feed"), {
 });
 
 function renderAll() {
+  const started = performance.now();
   const state = app.state;
   $("cohort-title").textContent = `${state.cohort.name} · ${state.cohort.program}`;
   matrix.render(state);
@@ -104,6 +108,7 @@ function renderAll() {
   renderStatsViews(true);
   renderPresence($("presence"), state, app.me);
   renderCache($("cache"), app.cache.current, app.cache.history);
+  performance.measure("dashboard.render-all", { start: started, end: performance.now() });
 }
 
 function renderStatsViews(withTimeline) {
@@ -416,13 +421,13 @@ function onSubscribed(frame) {
 }
 
 function onPresence(presence) {
-  const before = onlineUsers();
+  const online = (learner) =>
+    learner.user !== null ? onlineUsers().has(learner.user) : onlineNames().has(learner.name);
+  const before = new Set(app.state.order.filter((id) => online(app.state.learners[id])));
   app.state = { ...app.state, presence };
-  const after = onlineUsers();
-  const changed = app.state.order.filter((id) => {
-    const user = app.state.learners[id].user;
-    return user !== null && before.has(user) !== after.has(user);
-  });
+  const changed = app.state.order.filter(
+    (id) => before.has(id) !== online(app.state.learners[id]),
+  );
   matrix.refreshRows(app.state, changed);
   renderPresence($("presence"), app.state, app.me);
 }

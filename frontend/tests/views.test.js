@@ -2,10 +2,11 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 
-import { stateFromSnapshot } from "../src/state.js";
+import { applyEvent, stateFromSnapshot } from "../src/state.js";
 import { completionSeries } from "../src/views/charts.js";
 import { statusChoices } from "../src/views/editor.js";
 import { sortedIds } from "../src/views/matrix.js";
+import { learnerOfEntry } from "../src/views/presence.js";
 
 const { before } = JSON.parse(readFileSync(new URL("./fixtures/cohort.json", import.meta.url), "utf8"));
 
@@ -39,4 +40,21 @@ test("completion over time rises to today's completion", () => {
     assert.ok(points[i][1] >= points[i - 1][1]);
   }
   assert.ok(Math.abs(points.at(-1)[1] - before.stats.completion) < 1e-4);
+});
+
+test("presence finds a learner by user id, or by name when added live without one", () => {
+  const state = stateFromSnapshot(before);
+  const known = state.learners[state.order[0]];
+  const entry = (id, name, role = "learner") => ({ user: { id, name }, role, since: "x" });
+  assert.equal(learnerOfEntry(state, entry(known.user, "whatever")), known);
+  const added = applyEvent(state, {
+    seq: state.seq + 1,
+    kind: "learner.added",
+    at: before.generated_at,
+    actor: null,
+    data: { learner: { id: 99999, name: "New Person" }, progress: {} },
+  }).state;
+  assert.equal(learnerOfEntry(added, entry(424242, "New Person")).id, 99999);
+  assert.equal(learnerOfEntry(added, entry(424242, "New Person", "mentor")), null);
+  assert.equal(learnerOfEntry(added, entry(424243, "Nobody")), null);
 });

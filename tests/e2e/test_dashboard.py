@@ -366,6 +366,10 @@ def test_a_400_learner_cohort_updates_one_cell_per_event(person) -> None:
     page.locator("#cohort-picker").select_option(str(big["id"]))
     expect(page.locator("#matrix tbody tr")).to_have_count(BIG_SIZE, timeout=10_000)
     expect(page.locator("#connection")).to_have_attribute("data-state", "live")
+    full = page.evaluate(
+        "performance.getEntriesByName('dashboard.render-all').map((m) => m.duration)"
+    )
+    assert full[-1] < 1500, full  # the whole page for 400 x 13 cells, once per snapshot
     snap = snapshot(staff, big["id"])
     target = snap["learners"][-1]
     slug = snap["milestones"][0]["slug"]
@@ -401,6 +405,7 @@ def test_a_400_learner_cohort_updates_one_cell_per_event(person) -> None:
     )
     assert renders, "the update was measured"
     assert max(renders) < 16, renders  # one frame's budget, for a 400 x 13 matrix
+    print(f"400 learners: full render {full[-1]:.0f} ms, one event {max(renders):.1f} ms")
     assert unexpected(staff.errors) == []
 
 

@@ -4,15 +4,24 @@
 import { h, replaceChildren } from "../dom.js";
 import { initials } from "../format.js";
 
-export function learnerOfUser(state, userId) {
-  for (const id of state.order) if (state.learners[id].user === userId) return state.learners[id];
-  return null;
+/** Return the learner row of a presence entry: by user id, else (a learner added live,
+ * whose learner.added event carries no user id) by name. */
+export function learnerOfEntry(state, entry) {
+  let byName = null;
+  for (const id of state.order) {
+    const learner = state.learners[id];
+    if (learner.user === entry.user.id) return learner;
+    if (entry.role === "learner" && learner.user === null && learner.name === entry.user.name) {
+      byName ??= learner;
+    }
+  }
+  return byName;
 }
 
 export function renderPresence(root, state, me) {
   const entries = state.presence;
   const items = entries.map((entry) => {
-    const learner = learnerOfUser(state, entry.user.id);
+    const learner = learnerOfEntry(state, entry);
     const atRisk = Boolean(learner?.at_risk);
     const you = me && entry.user.id === me.id;
     const label = `${entry.user.name}${you ? " (you)" : ""}, ${entry.role}${atRisk ? ", at risk" : ""}`;
