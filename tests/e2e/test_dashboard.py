@@ -339,12 +339,15 @@ def test_matrix_is_keyboard_reachable_and_labelled(person) -> None:
     # Sorting by completion, then by name, both from the keyboard.
     page.get_by_role("button", name="Sort by completion").press("Enter")
     expect(page.locator("th.col-pct")).to_have_attribute("aria-sort", "descending")
-    pcts = page.locator("tbody td.col-pct").all_inner_texts()
+    pcts = page.locator("#matrix tbody td.col-pct").all_inner_texts()
     values = [float(p.rstrip("%")) for p in pcts]
     assert values == sorted(values, reverse=True)
     page.get_by_role("button", name="Sort by name").press("Enter")
-    names = page.locator("tbody .learner-name").all_inner_texts()
-    assert names == sorted(names, key=str.casefold) or names[0] <= names[-1]
+    names = page.locator("#matrix tbody .learner-name").all_inner_texts()
+    assert len(names) > 10
+    assert page.evaluate(
+        "(names) => names.every((n, i) => i === 0 || names[i - 1].localeCompare(n) <= 0)", names
+    )
     assert unexpected(mentor.errors) == []
 
 
