@@ -334,6 +334,7 @@ class Hub:
         self.presence: MemoryPresence | RedisPresence = presence_store()
         self.local_presence: dict[tuple[int, int], list[Any]] = {}  # -> [count, entry]
         self.tasks: list[asyncio.Task[None]] = []
+        self.presence_tasks: set[asyncio.Task[None]] = set()
         self.started = False
         self.stopping = False
         self._start_lock = asyncio.Lock()
@@ -362,6 +363,8 @@ class Hub:
         for conn in list(self.connections):
             await conn.close(protocol.CLOSE_GOING_AWAY)
         await asyncio.sleep(0)
+        if self.presence_tasks:  # say goodbye before the presence client closes
+            await asyncio.wait(list(self.presence_tasks), timeout=2.0)
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:
@@ -414,7 +417,13 @@ class Hub:
             self._presence_remove(cohort_id, conn)
         await self._await_ready(topic)
         replay: list[str] | None = None
-        if since is None:
+        live_head = topic.next_seq - 1 if topic.next_seq is not None else None
+        if live_head is not None and (since is None or since == live_head):
+            # Every event up to ``live_head`` has been passed on to this process's
+            # sockets and every later one will be: a consistent head without a query.
+            head = live_head
+            replay = None if since is None else []
+        elif since is None:
             head = await database_sync_to_async(_read_head)(cohort_id)
         else:
             head, replay = await database_sync_to_async(_read_replay)(
@@ -739,7 +748,7 @@ class Hub:
         }
         done: asyncio.Future[None] = self.loop.create_future()
         self.local_presence[key] = [1, entry, done]
-        self.loop.create_task(self._presence_join(cohort_id, entry, done))
+        self._presence_task(self._presence_join(cohort_id, entry, done))
 
     def _presence_remove(self, cohort_id: int, conn: Connection) -> None:
         assert conn.user_entry is not None
@@ -750,7 +759,12 @@ class Hub:
         slot[0] -= 1
         if slot[0] <= 0:
             del self.local_presence[key]
-            self.loop.create_task(self._presence_leave(cohort_id, key[1], slot[2]))
+            self._presence_task(self._presence_leave(cohort_id, key[1], slot[2]))
+
+    def _presence_task(self, coro: Any) -> None:
+        task = self.loop.create_task(coro)
+        self.presence_tasks.add(task)
+        task.add_done_callback(self.presence_tasks.discard)
 
     async def _presence_join(
         self, cohort_id: int, entry: PresenceEntry, done: asyncio.Future[None]
