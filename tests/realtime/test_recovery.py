@@ -217,3 +217,25 @@ async def test_events_published_out_of_order_are_passed_on_in_order(sockets):
     await sync_to_async(write_two_then_publish_reversed)()
     assert await events_until(sock, 4) == [3, 4]
     assert await sock.nothing()
+
+
+async def test_subscribing_to_a_live_topic_reads_no_head_from_the_database(sockets, monkeypatch):
+    world = await make_world()
+    topic = f"cohort:{world.cohort.pk}"
+    first = await sockets.open(world.mentor)
+    await first.send({"type": "subscribe", "topic": topic})
+    await first.recv_type("subscribed")
+    seq = await acomment(world)
+    await first.recv_type("event")
+
+    def no_query(*args):
+        raise AssertionError("the head of a live topic is known")
+
+    monkeypatch.setattr(hub_module, "_read_head", no_query)
+    monkeypatch.setattr(hub_module, "_read_replay", no_query)
+    second = await sockets.open(world.mentor)
+    await second.send({"type": "subscribe", "topic": topic})
+    assert (await second.recv_type("subscribed"))["seq"] == seq
+    await second.send({"type": "subscribe", "topic": topic, "since": seq})
+    again = await second.recv_type("subscribed")
+    assert (again["seq"], again["recovered"]) == (seq, True)
