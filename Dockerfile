@@ -33,7 +33,10 @@ FROM ${PYTHON_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="cohort-dashboard" \
       org.opencontainers.image.description="Live cohort dashboard: web, metrics sampler, Celery worker and beat"
 
+# The project is not installed as a package: /app on the path makes `dashboard` and
+# `realtime` importable from any command (celery's CLI does not keep the cwd on it).
 ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONPATH=/app \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     DJANGO_SETTINGS_MODULE=dashboard.settings.production \

@@ -13,6 +13,8 @@
 set -eu
 
 cd "$(dirname "$0")/.."
+# The code is not an installed package: keep its root importable for every role.
+export PYTHONPATH="$(pwd)${PYTHONPATH:+:$PYTHONPATH}"
 
 role="${1:-web}"
 if [ "$#" -gt 0 ]; then

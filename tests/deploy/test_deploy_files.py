@@ -68,6 +68,8 @@ def test_dockerfile_builds_wheels_then_runs_slim_as_a_non_root_user():
     text = (ROOT / "Dockerfile").read_text()
     assert re.search(r"SECRET_KEY=\S+ .*\n?.*manage.py collectstatic --noinput", text)
     assert 'CMD ["/app/deploy/entrypoint.sh", "healthcheck"]' in text
+    # Not installed as a package, so the code root must be on the path for every command.
+    assert "PYTHONPATH=/app" in text
     assert 'ENTRYPOINT ["/app/deploy/entrypoint.sh"]' in text
     assert 'CMD ["web"]' in text
 
@@ -217,6 +219,19 @@ def test_entrypoint_runs_any_other_command(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(ROOT)
+
+
+def test_entrypoint_puts_the_code_root_on_the_python_path(tmp_path):
+    code = "import os, dashboard, realtime; print(os.environ['PYTHONPATH'])"
+    result = subprocess.run(
+        [str(ENTRYPOINT), "python", "-c", code],
+        env=production_env(tmp_path),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().split(":")[0] == str(ROOT)
 
 
 def test_entrypoint_migrate_creates_the_schema(tmp_path):
