@@ -23,4 +23,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
 TEST_KEY_PREFIX = f"test{os.getpid()}"
 CACHES["default"]["KEY_PREFIX"] = TEST_KEY_PREFIX  # noqa: F405
 if REDIS_URL:  # noqa: F405
-    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = TEST_KEY_PREFIX  # noqa: F405
+    CHANNEL_LAYERS["default"]["CONFIG"] = {  # noqa: F405
+        **CHANNEL_LAYERS["default"]["CONFIG"],  # type: ignore[dict-item]  # noqa: F405
+        "prefix": TEST_KEY_PREFIX,
+    }
