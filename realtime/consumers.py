@@ -157,7 +157,7 @@ class LiveConsumer(AsyncConsumer):
         frame: Any = None
         try:
             frame = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nesting too deep
             frame = None
         ref = frame.get("ref") if isinstance(frame, dict) else None
 
