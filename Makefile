@@ -9,10 +9,10 @@ SIMULATE ?= 1
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run serve migrate seed test test-py test-js test-e2e lint types format bench clean
+.PHONY: help install run serve migrate seed test test-py test-js test-e2e chaos lint types format bench clean
 
 help: ## List the targets
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ test-js: ## Run the frontend's pure modules under node --test (no npm packages)
 
 test-e2e: install ## Run the real-browser tests (Playwright + Debian chromium) in their own pytest run
 	$(BIN)/pytest -q -m e2e tests/e2e
+
+chaos: install ## The full fault-injection suite (200 clients, 1,000 writes, 10,000 hostile frames)
+	CHAOS_CLIENTS=200 CHAOS_WRITES=1000 CHAOS_RATE=20 HOSTILE_FRAMES=10000 \
+		CHAOS_REPORT=$${CHAOS_REPORT:-/tmp/chaos-report.json} SCHEMATHESIS_MAX_TIME=120 \
+		$(BIN)/pytest -q -s tests/reliability tests/blackbox/test_schemathesis.py
 
 lint: install ## ruff lint and format check
 	$(BIN)/ruff check .
