@@ -12,7 +12,7 @@ from dashboard.apis.health import healthz, readyz
 from dashboard.apis.me import MeApi
 from dashboard.apis.metrics import CacheMetricsApi
 from dashboard.apis.progress import ProgressUpdateApi
-from dashboard.apis.reactions import CommentAddApi, KudosAddApi
+from dashboard.apis.reactions import EventCommentsApi, KudosAddApi
 from dashboard.pages import index
 
 register_converter(IdConverter, "id")
@@ -32,7 +32,7 @@ api = [
     path("cohorts/<id:cohort_id>/events/<id:seq>/kudos/", KudosAddApi.as_view(), name="kudos-add"),
     path(
         "cohorts/<id:cohort_id>/events/<id:seq>/comments/",
-        CommentAddApi.as_view(),
+        EventCommentsApi.as_view(),
         name="comment-add",
     ),
     path("metrics/cache/", CacheMetricsApi.as_view(), name="cache-metrics"),

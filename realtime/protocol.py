@@ -86,8 +86,14 @@ class CommentData(TypedDict):
     at: str
 
 
+class LearnerRef(TypedDict):
+    id: int  # the learner (membership) id
+    name: str
+    user: int  # the user id, as in presence entries
+
+
 class LearnerAddedData(TypedDict):
-    learner: UserRef
+    learner: LearnerRef
     progress: dict[str, dict[str, Any]]
 
 

@@ -24,8 +24,8 @@ def apply_event(state: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
                     updated_at=event["at"])
     elif event["kind"] == "learner.added":
         state["learners"].append(
-            {"id": data["learner"]["id"], "name": data["learner"]["name"],
-             "progress": copy.deepcopy(data["progress"])}
+            {"id": data["learner"]["id"], "user": data["learner"]["user"],
+             "name": data["learner"]["name"], "progress": copy.deepcopy(data["progress"])}
         )
     elif event["kind"] in {"kudos.added", "comment.added"}:
         for item in state.get("feed", []):

@@ -7,6 +7,8 @@ from rest_framework.response import Response
 
 from dashboard.apis.base import ApiView, StrictCharField, StrictSerializer, errors
 from dashboard.apis.serializers import UserRefSerializer
+from dashboard.selectors.access import cohort_role_or_404
+from dashboard.selectors.comments import COMMENTS_PAGE_MAX, event_comments
 from dashboard.services.reactions import COMMENT_MAX_LENGTH, comment_add, kudos_add
 
 
@@ -28,7 +30,7 @@ class KudosAddApi(ApiView):
         )
 
 
-class CommentAddApi(ApiView):
+class EventCommentsApi(ApiView):
     class InputSerializer(StrictSerializer):
         text = StrictCharField(
             max_length=COMMENT_MAX_LENGTH, trim_whitespace=True, allow_blank=False
@@ -40,6 +42,25 @@ class CommentAddApi(ApiView):
         author = UserRefSerializer()
         text = serializers.CharField()
         at = serializers.DateTimeField()
+
+    class ListInputSerializer(serializers.Serializer):
+        after = serializers.IntegerField(
+            min_value=0, max_value=2**62, default=0, help_text="Return comments with id > after."
+        )
+        limit = serializers.IntegerField(
+            min_value=1, max_value=COMMENTS_PAGE_MAX, default=100, help_text="Page size."
+        )
+
+    @extend_schema(
+        operation_id="comment_list",
+        parameters=[ListInputSerializer],
+        responses={200: OutputSerializer(many=True), **errors(400, 404)},
+    )
+    def get(self, request: Request, cohort_id: int, seq: int) -> Response:
+        cohort_role_or_404(user=request.user, cohort_id=cohort_id)
+        params = self.ListInputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        return Response(event_comments(cohort_id=cohort_id, seq=seq, **params.validated_data))
 
     @extend_schema(
         operation_id="comment_add",

@@ -11,7 +11,7 @@ from dashboard import clock
 from dashboard.errors import InvalidInput
 from dashboard.models import Cohort, Event, Membership, Milestone, Progress
 from dashboard.services.events import event_append
-from realtime.protocol import progress_cell, user_ref
+from realtime.protocol import display_name, progress_cell
 
 
 def learner_add(*, actor: User | None, cohort: Cohort, user: User) -> Membership:
@@ -36,7 +36,8 @@ def learner_add(*, actor: User | None, cohort: Cohort, user: User) -> Membership
             actor=actor,
             at=now,
             data={
-                "learner": user_ref(user) | {"id": membership.pk},  # type: ignore[operator]
+                # id: the learner id (as in the snapshot); user: to match presence entries.
+                "learner": {"id": membership.pk, "name": display_name(user), "user": user.pk},
                 "progress": {
                     m.slug: progress_cell(
                         status=Progress.Status.NOT_STARTED, score=None, version=1, updated_at=now

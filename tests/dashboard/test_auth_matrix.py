@@ -107,6 +107,16 @@ MATRIX = {
         other_mentor=404,
         staff=201,
     ),
+    "comment_list": dict(
+        anonymous=401,
+        expired_jwt=401,
+        forged_jwt=401,
+        learner=200,
+        other_learner=404,
+        mentor=200,
+        other_mentor=404,
+        staff=200,
+    ),
     "cache_metrics": dict(
         anonymous=401,
         expired_jwt=401,
@@ -168,6 +178,7 @@ def _call(endpoint: str, client: APIClient, world):
         "comment": lambda: client.post(
             f"/api/cohorts/{cid}/events/1/comments/", {"text": "hi"}, format="json"
         ),
+        "comment_list": lambda: client.get(f"/api/cohorts/{cid}/events/1/comments/"),
         "cache_metrics": lambda: client.get("/api/metrics/cache/"),
     }[endpoint]()
 

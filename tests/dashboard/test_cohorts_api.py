@@ -112,6 +112,12 @@ def test_events_page_after_a_seq_oldest_first(world, client_for):
     assert event["actor"] == {"id": world.mentor.pk, "name": "Mentor Person"}
     assert ISO_MS.match(event["at"])
     assert set(event["data"]["progress"]) == {"python", "django", "docker"}
+    learner = world.learners[1]
+    assert event["data"]["learner"] == {
+        "id": learner.pk,
+        "name": "Learner 1",
+        "user": learner.user_id,
+    }
 
 
 def test_events_limit_caps_the_page(world, client_for):

@@ -113,6 +113,7 @@ def test_write_responses_match_the_schema(world, client_for, schema):
         201,
         client.post(f"/api/cohorts/{cid}/events/1/comments/", {"text": "hi"}, format="json").json(),
     )
+    check(schema, comments, "get", 200, client.get(f"/api/cohorts/{cid}/events/1/comments/").json())
     events = client.get(f"/api/cohorts/{cid}/events/").json()
     assert {e["kind"] for e in events["results"]} >= {
         "learner.added",

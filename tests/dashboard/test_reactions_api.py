@@ -101,3 +101,25 @@ def test_a_500_character_comment_is_accepted(world, client_for):
         comments_url(world, 1), {"text": "x" * 500}, format="json"
     )
     assert response.status_code == 201
+
+
+def test_comments_of_an_event_are_listed_oldest_first(world, client_for):
+    client = client_for(world.mentor)
+    for text in ("first", "second", "third"):
+        client.post(comments_url(world, 2), {"text": text}, format="json")
+    client.post(comments_url(world, 1), {"text": "elsewhere"}, format="json")
+    listed = client_for(world.learner.user).get(comments_url(world, 2)).json()
+    assert [c["text"] for c in listed] == ["first", "second", "third"]
+    assert listed[0]["author"] == {"id": world.mentor.pk, "name": "Mentor Person"}
+    page = client.get(comments_url(world, 2) + f"?after={listed[0]['id']}&limit=1").json()
+    assert [c["text"] for c in page] == ["second"]
+
+
+def test_comments_of_a_missing_or_hidden_event_are_404(world, other_world, client_for):
+    assert client_for(world.mentor).get(comments_url(world, 999)).status_code == 404
+    assert client_for(other_world.mentor).get(comments_url(world, 1)).status_code == 404
+
+
+def test_bad_comment_paging_is_400(world, client_for):
+    response = client_for(world.mentor).get(comments_url(world, 1) + "?limit=0")
+    assert response.status_code == 400
