@@ -9,7 +9,7 @@ SIMULATE ?= 1
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run serve migrate seed test test-py test-js test-e2e chaos lint types format bench clean
+.PHONY: help install run serve migrate seed test test-py test-js test-e2e screenshots chaos lint types format bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ test-js: ## Run the frontend's pure modules under node --test (no npm packages)
 
 test-e2e: install ## Run the real-browser tests (Playwright + Debian chromium) in their own pytest run
 	$(BIN)/pytest -q -m e2e tests/e2e
+
+screenshots: install ## Refresh docs/screenshots/ from the real page (Playwright + chromium)
+	UPDATE_SCREENSHOTS=1 $(BIN)/pytest -q -m e2e tests/e2e -k "screenshots or zz_server_restart"
 
 chaos: install ## The full fault-injection suite (200 clients, 1,000 writes, 10,000 hostile frames)
 	CHAOS_CLIENTS=200 CHAOS_WRITES=1000 CHAOS_RATE=20 HOSTILE_FRAMES=10000 \
