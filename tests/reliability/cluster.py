@@ -67,6 +67,7 @@ class Cluster:
     pg_name: str = ""
     cohort: int = 0
     env: dict[str, str] = field(default_factory=dict)
+    settings_module: str = "dashboard.settings.base"
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -81,7 +82,7 @@ class Cluster:
             self.database_url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{self.pg_name}"
         self.env = {
             **{k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}},
-            "DJANGO_SETTINGS_MODULE": "dashboard.settings.base",
+            "DJANGO_SETTINGS_MODULE": self.settings_module,
             "SQLITE_PATH": str(Path(self.workdir) / "db.sqlite3"),
             "REDIS_URL": self.redis.url,
             "SIMULATE": "0",
