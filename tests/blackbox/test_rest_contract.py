@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -216,3 +217,29 @@ def test_browser_session_login_and_csrf_protected_write(server):
         timeout=10,
     )
     assert with_csrf.status_code == 201
+
+
+def test_cache_metrics_for_mentors_and_staff_only(api):
+    for name in ("mentor", "admin"):
+        body = api[name].get("/api/metrics/cache/").json()
+        assert set(body) >= {"current", "history"}
+        sample = body["current"]
+        if sample is not None:  # the in-process sampler's first tick may still be coming
+            assert {
+                "at",
+                "backend",
+                "hits",
+                "misses",
+                "hit_ratio",
+                "window",
+                "ops_per_sec",
+                "latency_ms",
+                "keys",
+                "memory_bytes",
+                "evictions",
+                "redis",
+            } <= set(sample)
+            if not os.environ.get("REDIS_URL"):  # the embedded default caches in local memory
+                assert sample["redis"] is None
+    assert api["learner"].get("/api/metrics/cache/").status_code == 403
+    assert api["anon"].get("/api/metrics/cache/").status_code == 401
