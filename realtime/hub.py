@@ -56,6 +56,9 @@ MSG_PROBE = "rt.probe"
 
 METRICS_GROUP = "metrics.cache"
 
+# Sockets served between two yields to the event loop during one event's fan-out.
+FANOUT_SLICE = 256
+
 
 def cohort_group(cohort_id: int) -> str:
     return f"cohort.{cohort_id}"
@@ -335,6 +338,8 @@ class Hub:
         self.local_presence: dict[tuple[int, int], list[Any]] = {}  # -> [count, entry]
         self.tasks: list[asyncio.Task[None]] = []
         self.presence_tasks: set[asyncio.Task[None]] = set()
+        self.fanout: deque[tuple[list[Subscription], int, str, bytes]] = deque()
+        self.fanout_task: asyncio.Task[None] | None = None
         self.started = False
         self.stopping = False
         self._start_lock = asyncio.Lock()
@@ -371,6 +376,9 @@ class Hub:
             with contextlib.suppress(BaseException):
                 await task
         self.tasks = []
+        if self.fanout_task is not None:
+            self.fanout_task.cancel()
+        self.fanout.clear()
         for topic in list(self.topics.values()):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.layer.group_discard(topic.group, self.channel), 1.0)
@@ -615,8 +623,8 @@ class Hub:
             del pending[seq]
         while topic.next_seq in pending:
             seq = topic.next_seq
-            self._deliver(topic, seq, pending.pop(seq))
             topic.next_seq = seq + 1
+            self._deliver(topic, seq, pending.pop(seq))
         if pending and not topic.filling:
             topic.filling = True
             self.loop.create_task(self._fill_gap(topic))
@@ -654,19 +662,37 @@ class Hub:
         assert topic.next_seq is not None
         while topic.next_seq in pending:
             seq = topic.next_seq
-            self._deliver(topic, seq, pending.pop(seq))
             topic.next_seq = seq + 1
+            self._deliver(topic, seq, pending.pop(seq))
 
     def _deliver(self, topic: Topic, seq: int, event_json: str) -> None:
+        """Queue one event's fan-out to the topic's sockets of this moment, in seq order."""
         text = protocol.event_frame_text(topic.name, event_json)
         frame = wire(text)  # the frame's bytes, once for every socket of this process
-        for sub in topic.subs:
-            if sub.live:
-                if seq > sub.last_seq:
-                    sub.last_seq = sub.pushed = seq
-                    sub.conn.push(text, frame)
-            else:
-                sub.buffer.append((seq, text))
+        self.fanout.append((list(topic.subs), seq, text, frame))
+        if self.fanout_task is None:
+            self.fanout_task = self.loop.create_task(self._fanout_loop())
+
+    async def _fanout_loop(self) -> None:
+        """Hand each event to its sockets, yielding to the loop every ``FANOUT_SLICE``
+        sockets: a fan-out to thousands never holds the loop (HTTP, the ORM thread's
+        hand-offs) for more than a few milliseconds. Events go out in the order queued."""
+        fanout = self.fanout
+        try:
+            while fanout:
+                subs, seq, text, frame = fanout.popleft()
+                for start in range(0, len(subs), FANOUT_SLICE):
+                    if start:
+                        await asyncio.sleep(0)
+                    for sub in subs[start : start + FANOUT_SLICE]:
+                        if sub.live:
+                            if seq > sub.last_seq:
+                                sub.last_seq = sub.pushed = seq
+                                sub.conn.push(text, frame)
+                        elif not sub.conn.closed:
+                            sub.buffer.append((seq, text))
+        finally:
+            self.fanout_task = None
 
     def _fan_out(self, topic: Topic, text: str) -> None:
         frame = wire(text)

@@ -239,3 +239,27 @@ async def test_subscribing_to_a_live_topic_reads_no_head_from_the_database(socke
     await second.send({"type": "subscribe", "topic": topic, "since": seq})
     again = await second.recv_type("subscribed")
     assert (again["seq"], again["recovered"]) == (seq, True)
+
+
+async def test_sliced_fan_out_keeps_order_while_sockets_subscribe_mid_fan_out(sockets, monkeypatch):
+    import asyncio
+
+    monkeypatch.setattr(hub_module, "FANOUT_SLICE", 1)  # yield after every socket
+    world = await make_world()
+    topic = f"cohort:{world.cohort.pk}"
+    socks = [await sockets.open(world.mentor) for _ in range(4)]
+    for sock in socks:
+        await sock.send({"type": "subscribe", "topic": topic, "since": 2})
+        await sock.recv_type("subscribed")
+
+    async def writer():
+        for i in range(10):
+            await acomment(world, f"s{i}")
+
+    task = asyncio.create_task(writer())
+    late = await sockets.open(world.mentor)
+    await late.send({"type": "subscribe", "topic": topic, "since": 2})
+    await late.recv_type("subscribed")
+    await task
+    for sock in [*socks, late]:
+        assert await events_until(sock, 12) == list(range(3, 13))
