@@ -318,7 +318,9 @@ class Client(asyncio.Protocol):
             return
         frame = json.loads(payload)
         kind = frame.get("type")
-        if kind == "events":
+        if kind == "event":  # another server's spacing (the baseline's json.dumps)
+            self._record(frame["event"]["seq"], now)
+        elif kind == "events":
             for event in frame["events"]:
                 self._record(event["seq"], now)
         elif kind == "welcome":
