@@ -38,18 +38,31 @@ class ClientError(Exception):
 # --------------------------------------------------------------------------------------
 
 
-def _user_from_token(token: str) -> Any:
-    """Return the active user of a valid JWT access token, or None."""
-    from rest_framework_simplejwt.authentication import JWTAuthentication
-    from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+def _validated_token(token: str) -> Any:
+    """Return the validated JWT access token (signature, expiry: no query), or None."""
     from rest_framework_simplejwt.tokens import AccessToken
 
     try:
-        validated = AccessToken(token)  # type: ignore[arg-type]
+        return AccessToken(token)  # type: ignore[arg-type]
+    except Exception:
+        return None
+
+
+def _token_user(validated: Any) -> Any:
+    """Return the active user a validated token names, or None."""
+    from rest_framework_simplejwt.authentication import JWTAuthentication
+
+    try:
         user = JWTAuthentication().get_user(validated)
-    except (InvalidToken, TokenError, Exception):
+    except Exception:
         return None
     return user if getattr(user, "is_active", False) else None
+
+
+def _user_from_token(token: str) -> Any:
+    """Return the active user of a valid JWT access token, or None."""
+    validated = _validated_token(token)
+    return None if validated is None else _token_user(validated)
 
 
 def _has_origin(scope: dict[str, Any]) -> bool:
@@ -179,7 +192,14 @@ class LiveConsumer(AsyncConsumer):
             and isinstance(frame.get("token"), str)
         ):
             await self._close(protocol.CLOSE_UNAUTHENTICATED)
-        user = await database_sync_to_async(_user_from_token)(frame["token"])
+        validated = _validated_token(frame["token"])
+        if validated is None:
+            await self._close(protocol.CLOSE_UNAUTHENTICATED)
+        if self.conn is not None:
+            # A valid token arrived in time: the user lookup may queue behind others
+            # (a reconnect storm) without the 10 s deadline closing the socket.
+            self.conn.auth_deadline = None
+        user = await database_sync_to_async(_token_user)(validated)
         if user is None:
             await self._close(protocol.CLOSE_UNAUTHENTICATED)
         if self.conn is not None and not self.conn.closed:

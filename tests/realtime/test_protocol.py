@@ -436,3 +436,24 @@ async def test_hub_writes_through_the_servers_own_send_not_the_session_wrapper(s
     (conn,) = get_hub().connections
     owner = getattr(conn.send, "__self__", None)
     assert type(owner).__name__ != "InstanceSessionWrapper"
+
+
+async def test_a_valid_token_in_time_is_not_closed_while_its_user_lookup_queues(
+    sockets, settings, monkeypatch
+):
+    import time
+
+    from realtime import consumers
+
+    settings.WS_AUTH_TIMEOUT = 0.2
+    real = consumers._token_user
+
+    def slow_lookup(validated):
+        time.sleep(0.5)  # the ORM thread is busy with a reconnect storm
+        return real(validated)
+
+    monkeypatch.setattr(consumers, "_token_user", slow_lookup)
+    world = await make_world(learners=1)
+    sock = await sockets.open()
+    await sock.send({"type": "auth", "token": token_for(world.mentor)})
+    assert (await sock.recv())["type"] == "welcome"
