@@ -366,8 +366,8 @@ def worker_main(conn: Any, ports: list[int], tokens: list[str], topic: str, n: i
                     _, client = await loop.create_connection(
                         lambda: Client(rec, token, topic, ready), "127.0.0.1", port
                     )
-                    clients.append(client)
                     await asyncio.wait_for(ready, 60)
+                    clients.append(client)  # pinged from now on (a ping first is a 4401)
                     rec.connect_times.append(time.time() - started)
                 except Exception:
                     rec.failures += 1
