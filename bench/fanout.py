@@ -458,9 +458,10 @@ class Writer:
         except requests.RequestException:
             self.errors += 1
 
-    def run(self, rate: float, duration: float, threads: int = 8) -> None:
+    def run(self, rate: float, duration: float) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
+        threads = max(8, int(rate // 2))  # enough in flight to hold the rate open-loop
         total = int(rate * duration)
         started = time.monotonic()
         with ThreadPoolExecutor(threads) as pool:
