@@ -270,9 +270,14 @@ class Connection:
             await task
 
     async def _send_close(self, code: int) -> None:
-        # A stuck peer may never let the close frame through: do not wait on it for long.
-        with contextlib.suppress(Exception):
+        # A stuck peer may never let the close frame through: wait on it briefly, then
+        # drop the connection, or it would linger with its buffers until the peer leaves.
+        try:
             await asyncio.wait_for(self.send({"type": "websocket.close", "code": code}), 2.0)
+        except Exception:
+            transport = getattr(self.direct, "transport", None)
+            if transport is not None:
+                transport.abort()
 
 
 class Subscription:
@@ -696,7 +701,8 @@ class Hub:
 
     def _fan_out(self, topic: Topic, text: str) -> None:
         frame = wire(text)
-        for sub in topic.subs:
+        # A copy: a push can close a slow socket, which leaves the topic's set.
+        for sub in tuple(topic.subs):
             if sub.live:
                 sub.conn.push(text, frame)
             else:
@@ -707,7 +713,7 @@ class Hub:
         if topic is None:
             return
         full = self._presence_frame(topic.name, message["joins"], message["leaves"])
-        for sub in topic.subs:
+        for sub in tuple(topic.subs):  # a push can close a slow socket (see _fan_out)
             if sub.live:
                 text = self._presence_text(sub, message, full)
                 if text is not None:

@@ -68,6 +68,7 @@ class Cluster:
     cohort: int = 0
     env: dict[str, str] = field(default_factory=dict)
     settings_module: str = "dashboard.settings.base"
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     # -- lifecycle -----------------------------------------------------------------------
 
@@ -94,6 +95,7 @@ class Cluster:
         }
         if self.database_url:
             self.env["DATABASE_URL"] = self.database_url
+        self.env.update(self.extra_env)
         manage = [sys.executable, str(ROOT / "manage.py")]
         subprocess.run(
             [*manage, "migrate", "--noinput", "-v", "0"], env=self.env, check=True, cwd=ROOT
