@@ -6,6 +6,8 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from dashboard.apis.serializers import ErrorSerializer
@@ -14,6 +16,13 @@ from dashboard.apis.throttling import WriteThrottle
 
 class ApiView(APIView):
     throttle_classes = [WriteThrottle]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        # ``?limit=1&limit=500`` would silently mean the last one: refuse it instead.
+        repeated = sorted(k for k, v in request.query_params.lists() if len(v) > 1)
+        if repeated:
+            raise ValidationError({name: ["Given more than once."] for name in repeated})
 
 
 def errors(*codes: int) -> dict[int, Any]:

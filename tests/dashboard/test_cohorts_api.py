@@ -147,3 +147,11 @@ def test_bad_event_paging_parameters_are_400(world, client_for, query):
 def test_huge_path_ids_are_404_not_a_server_error(world, client_for):
     response = client_for(world.mentor).get("/api/cohorts/99999999999999999999999999/snapshot/")
     assert response.status_code == 404
+
+
+def test_a_query_parameter_given_twice_is_400(world, client_for):
+    response = client_for(world.mentor).get(
+        f"/api/cohorts/{world.cohort.pk}/events/?limit=1&limit=500"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"limit": ["Given more than once."]}
