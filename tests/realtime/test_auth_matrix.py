@@ -89,3 +89,38 @@ async def test_bad_credentials_never_get_a_socket(kind):
     await sock.send({"type": "auth", "token": raw})
     output = await sock.c.receive_output(timeout=3)
     assert output == {"type": "websocket.close", "code": 4401}, output
+
+
+async def test_cross_origin_handshake_with_a_valid_session_cookie_is_refused():
+    """Cross-site WebSocket hijacking: the victim's cookie rides along, the Origin gives
+    the other site away."""
+    from channels.testing import WebsocketCommunicator
+    from django.test import Client
+
+    from tests.realtime.conftest import application
+
+    world = await _world()
+    client = Client()
+    await database_sync_to_async(client.force_login)(world["mentor"])
+    cookie = client.cookies["sessionid"].value
+    for origin in (b"http://evil.example", b"http://127.0.0.1.evil.example", b"null"):
+        communicator = WebsocketCommunicator(
+            application(),
+            "/ws/live/",
+            headers=[(b"origin", origin), (b"cookie", f"sessionid={cookie}".encode())],
+        )
+        connected, _ = await communicator.connect(timeout=3)
+        assert not connected, origin
+    same_site = WebsocketCommunicator(
+        application(),
+        "/ws/live/",
+        headers=[
+            (b"origin", b"http://127.0.0.1:8000"),
+            (b"cookie", f"sessionid={cookie}".encode()),
+            (b"host", b"127.0.0.1:8000"),
+        ],
+    )
+    connected, _ = await same_site.connect(timeout=3)
+    assert connected
+    assert (await same_site.receive_json_from(timeout=3))["type"] == "welcome"
+    await same_site.disconnect()
