@@ -345,7 +345,7 @@ class RedisPresence:
 # --------------------------------------------------------------------------------------
 
 _memory = MemoryPresence()
-_redis_stores: dict[str, RedisPresence] = {}
+_redis_stores: dict[tuple[str, str], RedisPresence] = {}
 _store_lock = threading.Lock()
 
 
@@ -354,10 +354,11 @@ def presence_store() -> MemoryPresence | RedisPresence:
     url = getattr(settings, "PRESENCE_REDIS_URL", "") or ""
     if not url:
         return _memory
+    key = (url, settings.PRESENCE_PREFIX)
     with _store_lock:
-        store = _redis_stores.get(url)
+        store = _redis_stores.get(key)
         if store is None:
-            store = _redis_stores[url] = RedisPresence(url, prefix=settings.PRESENCE_PREFIX)
+            store = _redis_stores[key] = RedisPresence(url, prefix=key[1])
         return store
 
 
