@@ -233,6 +233,22 @@ class Connection:
             if not waiter.done():
                 waiter.set_result(None)
 
+    def push_many(self, events: list[tuple[int, str, bytes]]) -> None:
+        """Send or queue several frames (in order), in one write when it can be direct."""
+        proto = self.direct
+        if (
+            proto is not None
+            and not self.closed
+            and not self.outbox
+            and proto.writable.is_set()
+            and not proto.close_sent
+            and not proto.transport.is_closing()
+        ):
+            proto.transport.write(b"".join(frame for _, _, frame in events))
+            return
+        for _, text, frame in events:
+            self.push(text, frame)
+
     def push_frame(self, frame: Any) -> None:
         self.push(protocol.dumps(frame))
 
@@ -310,6 +326,7 @@ class Topic:
         "pending",
         "ready",
         "subs",
+        "version",
     )
 
     def __init__(self, name: str, group: str, cohort_id: int | None, loop: Any) -> None:
@@ -317,6 +334,7 @@ class Topic:
         self.group = group
         self.cohort_id = cohort_id
         self.subs: set[Subscription] = set()
+        self.version = 0  # bumped whenever ``subs`` changes
         self.ready: asyncio.Future[None] = loop.create_future()
         self.next_seq: int | None = None  # the next seq to pass on (cohorts)
         self.pending: dict[int, str] = {}  # events that arrived ahead of next_seq
@@ -343,7 +361,10 @@ class Hub:
         self.local_presence: dict[tuple[int, int], list[Any]] = {}  # -> [count, entry]
         self.tasks: list[asyncio.Task[None]] = []
         self.presence_tasks: set[asyncio.Task[None]] = set()
-        self.fanout: deque[tuple[list[Subscription], int, str, bytes]] = deque()
+        # Queued fan-outs: (sockets, topic, topic version, [(seq, text, frame bytes)]).
+        self.fanout: deque[tuple[list[Subscription], Topic, int, list[tuple[int, str, bytes]]]] = (
+            deque()
+        )
         self.fanout_task: asyncio.Task[None] | None = None
         self.started = False
         self.stopping = False
@@ -422,11 +443,13 @@ class Hub:
         topic = self._topic(name, cohort_group(cohort_id), cohort_id)
         sub = Subscription(conn, topic)
         topic.subs.add(sub)
+        topic.version += 1
         conn.subs[name] = sub
         # Join presence before leaving the old subscription: a re-subscribe is no leave.
         self._presence_add(cohort_id, conn, role)
         if previous is not None:
             topic.subs.discard(previous)
+            topic.version += 1
             self._presence_remove(cohort_id, conn)
         await self._await_ready(topic)
         replay: list[str] | None = None
@@ -482,6 +505,7 @@ class Hub:
         topic = self._topic(name, METRICS_GROUP, None)
         sub = Subscription(conn, topic)
         topic.subs.add(sub)
+        topic.version += 1
         conn.subs[name] = sub
         await self._await_ready(topic)
         sample = await sync_to_async(_latest_metrics)()
@@ -510,6 +534,7 @@ class Hub:
             return
         topic = sub.topic
         topic.subs.discard(sub)
+        topic.version += 1
         if topic.cohort_id is not None:
             self._presence_remove(topic.cohort_id, conn)
         if not topic.subs:
@@ -674,7 +699,13 @@ class Hub:
         """Queue one event's fan-out to the topic's sockets of this moment, in seq order."""
         text = protocol.event_frame_text(topic.name, event_json)
         frame = wire(text)  # the frame's bytes, once for every socket of this process
-        self.fanout.append((list(topic.subs), seq, text, frame))
+        fanout = self.fanout
+        if fanout and fanout[-1][1] is topic and fanout[-1][2] == topic.version:
+            # Behind: this event joins the queued fan-out of the same sockets, and each
+            # socket gets the events of the batch in one write.
+            fanout[-1][3].append((seq, text, frame))
+        else:
+            fanout.append((list(topic.subs), topic, topic.version, [(seq, text, frame)]))
         if self.fanout_task is None:
             self.fanout_task = self.loop.create_task(self._fanout_loop())
 
@@ -685,17 +716,28 @@ class Hub:
         fanout = self.fanout
         try:
             while fanout:
-                subs, seq, text, frame = fanout.popleft()
+                subs, _, _, events = fanout.popleft()
                 for start in range(0, len(subs), FANOUT_SLICE):
                     if start:
                         await asyncio.sleep(0)
+                    if len(events) == 1:
+                        seq, text, frame = events[0]
+                        for sub in subs[start : start + FANOUT_SLICE]:
+                            if sub.live:
+                                if seq > sub.last_seq:
+                                    sub.last_seq = sub.pushed = seq
+                                    sub.conn.push(text, frame)
+                            elif not sub.conn.closed:
+                                sub.buffer.append((seq, text))
+                        continue
                     for sub in subs[start : start + FANOUT_SLICE]:
                         if sub.live:
-                            if seq > sub.last_seq:
-                                sub.last_seq = sub.pushed = seq
-                                sub.conn.push(text, frame)
+                            fresh = [e for e in events if e[0] > sub.last_seq]
+                            if fresh:
+                                sub.last_seq = sub.pushed = fresh[-1][0]
+                                sub.conn.push_many(fresh)
                         elif not sub.conn.closed:
-                            sub.buffer.append((seq, text))
+                            sub.buffer.extend((seq, text) for seq, text, _ in events)
         finally:
             self.fanout_task = None
 

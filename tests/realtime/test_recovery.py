@@ -263,3 +263,39 @@ async def test_sliced_fan_out_keeps_order_while_sockets_subscribe_mid_fan_out(so
     await task
     for sock in [*socks, late]:
         assert await events_until(sock, 12) == list(range(3, 13))
+
+
+async def test_events_queued_behind_a_fan_out_go_out_together_in_order(sockets):
+    from asgiref.sync import sync_to_async
+
+    from dashboard.models import Event
+    from realtime.hub import get_hub
+    from realtime.protocol import dumps, event_payload
+
+    world = await make_world()
+    socks = [await sockets.open(world.mentor) for _ in range(3)]
+    for sock in socks:
+        await sock.send({"type": "subscribe", "topic": f"cohort:{world.cohort.pk}"})
+        await sock.recv_type("subscribed")
+
+    def write_three_unpublished():
+        from dashboard.services import events as events_module
+
+        original = events_module.broadcast_on_commit
+        events_module.broadcast_on_commit = lambda event: None
+        try:
+            for i in range(3):
+                comment(world, f"b{i}")
+        finally:
+            events_module.broadcast_on_commit = original
+        rows = Event.objects.filter(cohort=world.cohort, seq__gt=2).order_by("seq")
+        return [dumps(event_payload(row)) for row in rows]
+
+    payloads = await sync_to_async(write_three_unpublished)()
+    hub = get_hub()
+    for seq, payload in zip([3, 4, 5], payloads, strict=True):
+        hub._on_event(world.cohort.pk, seq, payload)  # faster than the fan-out runs
+    assert [len(item[3]) for item in hub.fanout] == [3]  # one batch
+    for sock in socks:
+        assert await events_until(sock, 5) == [3, 4, 5]
+        assert await sock.nothing(0.05)
