@@ -80,6 +80,17 @@ def _read_head(cohort_id: int) -> int:
     return head
 
 
+def _as_published(event: Any) -> str:
+    """Encode a logged event as it was published: with the counts it had when new (0).
+
+    The log's row carries today's kudos and comment counts, but the reactions that made
+    them are events of their own, after it: a client applying both would count each
+    reaction twice. A replayed or gap-filled event therefore looks exactly like the live
+    one did.
+    """
+    return protocol.dumps({**event, "kudos": 0, "comments": 0})
+
+
 def _read_replay(cohort_id: int, since: int, limit: int) -> tuple[int, list[str] | None]:
     """Return the head and the encoded events ``since < seq <= head``, or None when the
     replay is impossible: over ``limit`` events, ``since`` ahead of the head, or rows gone."""
@@ -88,14 +99,14 @@ def _read_replay(cohort_id: int, since: int, limit: int) -> tuple[int, list[str]
     events, head = events_after(cohort_id=cohort_id, after=since, limit=limit)
     if since > head or head - since > limit:
         return head, None
-    out = [protocol.dumps(e) for e in events]
+    out = [_as_published(e) for e in events]
     last = events[-1]["seq"] if events else since
     while last < head:
         page, _ = events_after(cohort_id=cohort_id, after=last, limit=limit)
         page = [e for e in page if e["seq"] <= head]
         if not page:
             break
-        out.extend(protocol.dumps(e) for e in page)
+        out.extend(_as_published(e) for e in page)
         last = page[-1]["seq"]
     if len(out) != head - since:  # the log was reset or pruned
         return head, None
@@ -112,7 +123,7 @@ def _read_range(cohort_id: int, after: int, upto: int) -> list[tuple[int, str]]:
         page = [e for e in page if e["seq"] <= upto]
         if not page:
             break
-        out.extend((e["seq"], protocol.dumps(e)) for e in page)
+        out.extend((e["seq"], _as_published(e)) for e in page)
         after = page[-1]["seq"]
     return out
 

@@ -145,17 +145,21 @@ def run_op(world, operation) -> None:
         pass
 
 
-async def scenario(world, operations) -> None:
+async def scenario(world, operations, split: int) -> None:
+    """Writes ``operations[:split]`` while the client is away (they come back as the
+    replay), then subscribe with the snapshot's seq, then the rest live."""
     cohort_id = world.cohort.pk
     sock = await open_socket(world.mentor)
     try:
         before = await database_sync_to_async(cohort_snapshot)(cohort_id=cohort_id)
+        for operation in operations[:split]:
+            await database_sync_to_async(run_op)(world, operation)
         await sock.send(
             {"type": "subscribe", "topic": f"cohort:{cohort_id}", "since": before["seq"]}
         )
         subscribed = await sock.recv_type("subscribed")
         assert subscribed["recovered"] is True
-        for operation in operations:
+        for operation in operations[split:]:
             await database_sync_to_async(run_op)(world, operation)
         after = await database_sync_to_async(cohort_snapshot)(cohort_id=cohort_id)
         state = copy.deepcopy(before)
@@ -178,6 +182,15 @@ async def scenario(world, operations) -> None:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(operations=st.lists(op, min_size=1, max_size=8))
-def test_snapshot_plus_events_equals_a_fresh_snapshot(world, operations):
-    asyncio.run(scenario(world, operations))
+@given(operations=st.lists(op, min_size=1, max_size=8), split=st.integers(0, 8))
+def test_snapshot_plus_events_equals_a_fresh_snapshot(world, operations, split):
+    asyncio.run(scenario(world, operations, split))
+
+
+def test_reactions_to_an_event_replayed_with_them_are_counted_once(world):
+    """An event created and commented on while the client was away: its replayed copy
+    must not already count the comment the replay also carries."""
+    world.cohort.refresh_from_db()
+    head = world.cohort.head_seq  # the rename below is head + 1; the comment targets it
+    operations = [("rename", "Renamed"), ("comment", head, "on it"), ("kudos", head)]
+    asyncio.run(scenario(world, operations, split=3))
