@@ -39,7 +39,7 @@ api = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger"),
     # Last: any other /api/ path is a JSON 404, with DEBUG on too.
-    re_path(r"^.*$", json_not_found),
+    re_path(r"^[\s\S]*$", json_not_found),  # [\s\S]: "." stops at a newline (%0A)
 ]
 
 urlpatterns = [

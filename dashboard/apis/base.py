@@ -19,10 +19,16 @@ class ApiView(APIView):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        # ``?limit=1&limit=500`` would silently mean the last one: refuse it instead.
-        repeated = sorted(k for k, v in request.query_params.lists() if len(v) > 1)
-        if repeated:
-            raise ValidationError({name: ["Given more than once."] for name in repeated})
+        # ``?limit=1&limit=500`` would silently mean the last one, and DRF reads
+        # ``?limit=`` as absent (the default): refuse both instead of guessing.
+        problems = {}
+        for name, values in request.query_params.lists():
+            if len(values) > 1:
+                problems[name] = ["Given more than once."]
+            elif values == [""]:
+                problems[name] = ["Must not be empty."]
+        if problems:
+            raise ValidationError(problems)
 
 
 def errors(*codes: int) -> dict[int, Any]:

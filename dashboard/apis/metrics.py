@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
@@ -102,7 +102,12 @@ class CacheMetricsApi(ApiView):
     permission_classes = [IsAuthenticated, CanSeeCacheMetrics]
 
     class InputSerializer(serializers.Serializer):
-        history = serializers.IntegerField(min_value=0, max_value=HISTORY_SECONDS, default=600)
+        history = serializers.IntegerField(
+            min_value=0,
+            max_value=HISTORY_SECONDS,
+            default=600,
+            help_text=f"Seconds of history (0-{HISTORY_SECONDS}).",
+        )
 
     class OutputSerializer(serializers.Serializer):
         current = CacheSampleSerializer()
@@ -110,7 +115,7 @@ class CacheMetricsApi(ApiView):
 
     @extend_schema(
         operation_id="cache_metrics",
-        parameters=[OpenApiParameter("history", int, description="Seconds of history (0-600).")],
+        parameters=[InputSerializer],
         responses={200: OutputSerializer, **errors(400, 403)},
     )
     def get(self, request: Request) -> Response:

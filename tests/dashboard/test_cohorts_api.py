@@ -155,3 +155,9 @@ def test_a_query_parameter_given_twice_is_400(world, client_for):
     )
     assert response.status_code == 400
     assert response.json()["error"]["fields"] == {"limit": ["Given more than once."]}
+
+
+@pytest.mark.parametrize("query", ["after=", "limit=", "after=&limit=5"])
+def test_an_empty_query_parameter_is_400_not_the_default(world, client_for, query):
+    response = client_for(world.mentor).get(f"/api/cohorts/{world.cohort.pk}/events/?{query}")
+    assert response.status_code == 400

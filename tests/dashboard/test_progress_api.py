@@ -270,3 +270,10 @@ def test_unknown_api_path_is_a_json_404_with_debug_on(db, client_for, settings):
     response = client_for(None).get("/api/cohorts/1/nothing/")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_an_api_path_with_a_newline_is_a_json_404_with_debug_on(db, client_for, settings):
+    settings.DEBUG = True
+    response = client_for(None).patch("/api/cohorts/1/progress/7/a%0Ab/", {}, format="json")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
