@@ -81,14 +81,9 @@ def _read_head(cohort_id: int) -> int:
 
 
 def _as_published(event: Any) -> str:
-    """Encode a logged event as it was published: with the counts it had when new (0).
-
-    The log's row carries today's kudos and comment counts, but the reactions that made
-    them are events of their own, after it: a client applying both would count each
-    reaction twice. A replayed or gap-filled event therefore looks exactly like the live
-    one did.
-    """
-    return protocol.dumps({**event, "kudos": 0, "comments": 0})
+    """Encode a logged event; ``events_after`` gives it as it was published (reaction
+    counts 0), so a replayed or gap-filled event looks exactly like the live one did."""
+    return protocol.dumps(event)
 
 
 def _read_replay(cohort_id: int, since: int, limit: int) -> tuple[int, list[str] | None]:

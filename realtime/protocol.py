@@ -107,16 +107,21 @@ class EventPayload(TypedDict):
     comments: int
 
 
-def event_payload(event: Event) -> EventPayload:
-    """Return the wire shape of ``event``; ``kudos`` and ``comments`` are its current counts."""
+def event_payload(event: Event, *, as_published: bool = False) -> EventPayload:
+    """Return the wire shape of ``event``.
+
+    ``kudos`` and ``comments`` are its current counts, or with ``as_published`` the counts
+    it had when new (0): a reader of the log applies the reactions, which are events of
+    their own after it, and would otherwise count each one twice.
+    """
     return {
         "seq": event.seq,
         "kind": event.kind,  # type: ignore[typeddict-item]
         "at": iso_ms(event.created_at) or "",
         "actor": user_ref(event.actor) if event.actor_id else None,
         "data": event.data,
-        "kudos": event.kudos_count,
-        "comments": event.comment_count,
+        "kudos": 0 if as_published else event.kudos_count,
+        "comments": 0 if as_published else event.comment_count,
     }
 
 

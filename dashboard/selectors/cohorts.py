@@ -203,6 +203,9 @@ def _snapshot_bundle(*, cohort_id: int) -> dict[str, Any]:
 def events_after(*, cohort_id: int, after: int, limit: int) -> tuple[list[EventPayload], int]:
     """Return the cohort's events with ``seq > after``, oldest first, and the head seq.
 
+    Events come as they were published (reaction counts 0), like a WebSocket replay: the
+    log's reactions follow as their own events.
+
     The head is read first and the page is clipped to it, so ``head`` is never behind
     the events returned.
     """
@@ -212,7 +215,7 @@ def events_after(*, cohort_id: int, after: int, limit: int) -> tuple[list[EventP
         .select_related("actor")
         .order_by("seq")[: min(limit, EVENTS_PAGE_MAX)]
     )
-    return [event_payload(e) for e in events], head
+    return [event_payload(e, as_published=True) for e in events], head
 
 
 def user_memberships(*, user: User) -> list[dict[str, Any]]:

@@ -36,8 +36,19 @@ def test_kudos_from_several_people_add_up(world, client_for):
     client_for(world.mentor).post(kudos_url(world, 1))
     response = client_for(world.learner.user).post(kudos_url(world, 1))
     assert response.json() == {"event": 1, "kudos": 2}
-    feed = client_for(world.mentor).get(f"/api/cohorts/{world.cohort.pk}/events/").json()
-    assert feed["results"][0]["kudos"] == 2
+    snapshot = client_for(world.mentor).get(f"/api/cohorts/{world.cohort.pk}/snapshot/").json()
+    assert next(e for e in snapshot["feed"] if e["seq"] == 1)["kudos"] == 2
+
+
+def test_the_log_carries_events_as_published_so_reactions_count_once(world, client_for):
+    client = client_for(world.mentor)
+    client.post(kudos_url(world, 1))
+    client.post(comments_url(world, 1), {"text": "one"}, format="json")
+    log = client.get(f"/api/cohorts/{world.cohort.pk}/events/").json()["results"]
+    assert (log[0]["kudos"], log[0]["comments"]) == (0, 0)  # as published
+    # A reader applying the log gets each reaction once.
+    assert [e["kind"] for e in log[-2:]] == ["kudos.added", "comment.added"]
+    assert log[-2]["data"] == {"event": 1, "kudos": 1}
 
 
 def test_kudos_on_a_kudos_event_is_400(world, client_for):
