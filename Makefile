@@ -54,6 +54,7 @@ screenshots: install ## Refresh docs/screenshots/ from the real page (Playwright
 
 chaos: install ## The full fault-injection suite (200 clients, 1,000 writes, 10,000 hostile frames)
 	CHAOS_CLIENTS=200 CHAOS_WRITES=1000 CHAOS_RATE=20 HOSTILE_FRAMES=10000 \
+		STORM_CONNECTIONS=3000 STORM_ROUNDS=5 \
 		CHAOS_REPORT=$${CHAOS_REPORT:-/tmp/chaos-report.json} SCHEMATHESIS_MAX_TIME=120 \
 		$(BIN)/pytest -q -s tests/reliability tests/blackbox/test_schemathesis.py
 
