@@ -20,12 +20,20 @@ def apply_event(state: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
     learners = {row["id"]: row for row in state["learners"]}
     if event["kind"] == "progress.updated":
         cell = learners[data["learner"]["id"]]["progress"][data["milestone"]]
-        cell.update(status=data["status"], score=data["score"], version=data["version"],
-                    updated_at=event["at"])
+        cell.update(
+            status=data["status"],
+            score=data["score"],
+            version=data["version"],
+            updated_at=event["at"],
+        )
     elif event["kind"] == "learner.added":
         state["learners"].append(
-            {"id": data["learner"]["id"], "user": data["learner"]["user"],
-             "name": data["learner"]["name"], "progress": copy.deepcopy(data["progress"])}
+            {
+                "id": data["learner"]["id"],
+                "user": data["learner"]["user"],
+                "name": data["learner"]["name"],
+                "progress": copy.deepcopy(data["progress"]),
+            }
         )
     elif event["kind"] in {"kudos.added", "comment.added"}:
         for item in state.get("feed", []):

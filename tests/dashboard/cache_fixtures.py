@@ -16,7 +16,8 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from tests.dashboard.cache_helpers import REDIS_SERVER, cache_config, free_port
+from tests.dashboard.cache_helpers import cache_config
+from tests.support import REDIS_SERVER, free_port
 
 
 @pytest.fixture(scope="session")

@@ -6,18 +6,10 @@ Keys are namespaced per test, so nothing here ever flushes a Redis.
 
 from __future__ import annotations
 
-import shutil
-import socket
 import uuid
 from typing import Any
 
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.support import free_port
 
 
 def closed_port_url() -> str:

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
+from tests.support import free_port
+
+__all__ = ["ENTRYPOINT", "ROOT", "VENV_BIN", "free_port", "production_env"]
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 VENV_BIN = Path(sys.executable).parent
 ENTRYPOINT = ROOT / "deploy" / "entrypoint.sh"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:

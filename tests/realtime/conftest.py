@@ -7,9 +7,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
-import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -21,8 +18,7 @@ from django.test import Client
 from rest_framework_simplejwt.tokens import AccessToken
 
 from realtime.hub import stop_hub
-
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+from tests.support import REDIS_SERVER, RedisServer, free_port  # noqa: F401 (re-exported)
 
 
 @pytest.fixture(autouse=True)
@@ -41,12 +37,6 @@ async def _stop_hub_after():
     """Each test's event loop gets its own hub; stop it with the test."""
     yield
     await stop_hub()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --------------------------------------------------------------------------------------
@@ -171,48 +161,6 @@ async def wait_for(predicate, timeout: float = 5.0, interval: float = 0.02) -> N
 # --------------------------------------------------------------------------------------
 # A private redis-server (never the machine's shared one)
 # --------------------------------------------------------------------------------------
-
-
-class RedisServer:
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="rt-redis-")
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                REDIS_SERVER,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                self.dir,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port)):
-                return
-            time.sleep(0.02)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait(5)
-            self.proc = None
 
 
 @pytest.fixture

@@ -21,30 +21,12 @@ import requests
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.realtime.conftest import free_port
+from tests.support import WORLD_SCRIPT, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 
 pytestmark = pytest.mark.slow
-
-SEED = """
-from datetime import timedelta
-from django.contrib.auth.models import User
-from django.utils import timezone
-from dashboard.models import Cohort, Milestone, Program
-from dashboard.services.cohorts import learner_add, mentor_add
-program = Program.objects.create(name="P", slug="p")
-Milestone.objects.create(program=program, slug="python", title="Python", order=1, week=1)
-start = timezone.localdate() - timedelta(weeks=1)
-cohort = Cohort.objects.create(program=program, name="C", start_date=start,
-                               end_date=start + timedelta(weeks=10))
-mentor = User.objects.create_user("mentor", password="mentor")
-learner = User.objects.create_user("learner", password="learner")
-mentor_add(cohort=cohort, user=mentor)
-learner_add(actor=mentor, cohort=cohort, user=learner)
-print(cohort.pk)
-"""
 
 
 @pytest.fixture
@@ -69,7 +51,7 @@ def servers(redis_server):
     manage = [PYTHON, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, check=True, cwd=ROOT)
     seeded = subprocess.run(
-        [*manage, "shell", "-c", SEED], env=env, check=True, cwd=ROOT, capture_output=True
+        [*manage, "shell", "-c", WORLD_SCRIPT], env=env, check=True, cwd=ROOT, capture_output=True
     )
     cohort_id = int(seeded.stdout.decode().strip().splitlines()[-1])
     procs = []

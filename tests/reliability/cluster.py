@@ -22,28 +22,10 @@ from pathlib import Path
 
 import requests
 
-from tests.realtime.conftest import RedisServer, free_port
+from tests.support import WORLD_SCRIPT, RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_ADMIN_URL = os.environ.get("CHAOS_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-
-SEED = """
-import sys
-from datetime import timedelta
-from django.contrib.auth.models import User
-from django.utils import timezone
-from dashboard.models import Cohort, Milestone, Program
-from dashboard.services.cohorts import learner_add, mentor_add
-program = Program.objects.create(name="Chaos", slug="chaos")
-Milestone.objects.create(program=program, slug="python", title="Python", order=1, week=1)
-start = timezone.localdate() - timedelta(weeks=1)
-cohort = Cohort.objects.create(program=program, name="Chaos cohort", start_date=start,
-                               end_date=start + timedelta(weeks=10))
-mentor = User.objects.create_user("mentor", password="mentor")
-mentor_add(cohort=cohort, user=mentor)
-learner_add(actor=mentor, cohort=cohort, user=User.objects.create_user("learner", password="x"))
-print(cohort.pk)
-"""
 
 
 def _postgres_available() -> bool:
@@ -101,7 +83,7 @@ class Cluster:
             [*manage, "migrate", "--noinput", "-v", "0"], env=self.env, check=True, cwd=ROOT
         )
         seeded = subprocess.run(
-            [*manage, "shell", "-c", SEED],
+            [*manage, "shell", "-c", WORLD_SCRIPT],
             env=self.env,
             check=True,
             cwd=ROOT,
