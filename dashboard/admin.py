@@ -7,9 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
+from django.db import transaction
 from django.http import HttpRequest
 
+from dashboard.errors import DomainError
 from dashboard.models import Cohort, Event, Membership, Milestone, Program, Progress
 from dashboard.services.cohorts import cohort_update, learner_add, mentor_add
 from dashboard.services.progress import progress_update
@@ -71,8 +74,47 @@ class MembershipAdmin(admin.ModelAdmin):
         obj.pk = saved.pk
 
 
+class ProgressAdminForm(forms.ModelForm):
+    """Check the change with the service itself (in a savepoint that is rolled back), so a
+    refused transition or score is a form error, not a server error."""
+
+    actor: Any = None
+
+    class Meta:
+        model = Progress
+        fields = ["status", "score"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.errors or self.instance.pk is None:
+            return cleaned
+        try:
+            with transaction.atomic():
+                progress_update(
+                    actor=self.actor,
+                    cohort_id=self.instance.cohort_id,
+                    learner_id=self.instance.learner_id,
+                    milestone_slug=self.instance.milestone.slug,
+                    version=Progress.objects.get(pk=self.instance.pk).version,
+                    status=cleaned.get("status"),
+                    score=cleaned.get("score"),
+                )
+                raise _DryRun
+        except _DryRun:
+            pass
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message) from exc
+        return cleaned
+
+
+class _DryRun(Exception):
+    """Roll the validation savepoint back."""
+
+
 @admin.register(Progress)
 class ProgressAdmin(admin.ModelAdmin):
+    form = ProgressAdminForm
+
     list_display = ["learner", "milestone", "status", "score", "version", "updated_at"]
     list_filter = ["cohort", "status", "milestone"]
     readonly_fields = ["learner", "milestone", "cohort", "version", "updated_at", "completed_at"]
@@ -89,6 +131,13 @@ class ProgressAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.actor = request.user  # type: ignore[attr-defined]
+        return form
 
     def save_model(self, request: HttpRequest, obj: Progress, form: Any, change: bool) -> None:
         progress_update(

@@ -65,3 +65,16 @@ def test_readyz_is_503_when_redis_does_not_answer(db, client, settings):
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["redis"] == "down"
+
+
+@pytest.mark.parametrize(
+    "body", [{"status": "completed", "score": ""}, {"status": "in_progress", "score": 50}]
+)
+def test_a_refused_admin_edit_is_a_form_error_not_a_server_error(admin_client, world, body):
+    cell = Progress.objects.get(learner=world.learner, milestone__slug="python")
+    response = admin_client.post(f"/admin/dashboard/progress/{cell.pk}/change/", body)
+    assert response.status_code == 200  # the form again, with the error
+    assert b"errornote" in response.content or b"errorlist" in response.content
+    cell.refresh_from_db()
+    assert (cell.status, cell.version) == ("not_started", 1)
+    assert not Event.objects.filter(cohort=world.cohort, kind="progress.updated").exists()
