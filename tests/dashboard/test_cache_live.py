@@ -23,7 +23,7 @@ import pytest
 import requests
 from websockets.sync.client import connect
 
-from tests.dashboard.cache_helpers import free_port
+from tests.support import REDIS_SERVER, free_port
 
 pytest_plugins = ["tests.dashboard.cache_fixtures"]
 
@@ -124,7 +124,6 @@ def served(request, seeded_sqlite) -> Iterator[str]:
 
 @pytest.fixture
 def private_redis_url() -> Iterator[str]:
-    from tests.dashboard.cache_helpers import REDIS_SERVER
 
     port = free_port()
     proc = subprocess.Popen(

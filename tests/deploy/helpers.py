@@ -8,10 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support import free_port
-
-__all__ = ["ENTRYPOINT", "ROOT", "VENV_BIN", "free_port", "production_env"]
-
 ROOT = Path(__file__).resolve().parent.parent.parent
 VENV_BIN = Path(sys.executable).parent
 ENTRYPOINT = ROOT / "deploy" / "entrypoint.sh"

@@ -9,7 +9,8 @@ import subprocess
 
 import yaml
 
-from tests.deploy.helpers import ENTRYPOINT, ROOT, VENV_BIN, free_port, production_env
+from tests.deploy.helpers import ENTRYPOINT, ROOT, VENV_BIN, production_env
+from tests.support import free_port
 
 APP_SERVICES = {"migrate", "web", "metrics", "worker", "beat"}
 ROLES = {"web", "metrics", "worker", "beat", "migrate"}

@@ -32,7 +32,8 @@ import pytest
 import requests
 from websockets.asyncio.client import ClientConnection, connect
 
-from tests.deploy.helpers import ENTRYPOINT, free_port, production_env
+from tests.deploy.helpers import ENTRYPOINT, production_env
+from tests.support import free_port
 
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,7 @@ from django.test import Client
 from rest_framework_simplejwt.tokens import AccessToken
 
 from realtime.hub import stop_hub
-from tests.support import REDIS_SERVER, RedisServer, free_port  # noqa: F401 (re-exported)
+from tests.support import REDIS_SERVER, RedisServer
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,8 @@ from channels.layers import channel_layers
 
 from realtime import broadcasting
 from tests.factories import make_cohort
-from tests.realtime.conftest import comment, free_port
+from tests.realtime.conftest import comment
+from tests.support import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
