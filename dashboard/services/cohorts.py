@@ -7,10 +7,9 @@ from datetime import date
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
-from dashboard import clock
 from dashboard.errors import InvalidInput
 from dashboard.models import Cohort, Event, Membership, Milestone, Progress
-from dashboard.services.events import event_append
+from dashboard.services.events import cohort_log_lock, event_append
 from realtime.protocol import display_name, progress_cell
 
 
@@ -24,7 +23,7 @@ def learner_add(*, actor: User | None, cohort: Cohort, user: User) -> Membership
                 )
         except IntegrityError as exc:
             raise InvalidInput("Already a member of this cohort.", code="already_member") from exc
-        now = clock.now()
+        now = cohort_log_lock(cohort_id=cohort.pk)
         milestones = list(Milestone.objects.filter(program_id=cohort.program_id))
         Progress.objects.bulk_create(
             Progress(learner=membership, milestone=m, cohort=cohort, updated_at=now)

@@ -15,6 +15,17 @@ from dashboard.selectors.caching import cohort_cache_invalidate_on_commit
 from realtime.broadcasting import broadcast_on_commit
 
 
+def cohort_log_lock(*, cohort_id: int) -> datetime:
+    """Take the cohort's log lock (held to commit) and return the time to stamp the write.
+
+    Stamping under the lock that serialises seq allocation makes ``at`` non-decreasing in
+    seq order across concurrent writers. Take it after the write's other locks (lock order:
+    the write's own rows, then the cohort), then use the returned time for every row.
+    """
+    Cohort.objects.select_for_update().filter(pk=cohort_id).values_list("pk").first()
+    return clock.now()
+
+
 def event_append(
     *,
     cohort_id: int,
@@ -28,7 +39,8 @@ def event_append(
     Must run inside the caller's transaction. The UPDATE takes the cohort row's lock and
     holds it to commit, so seqs are allocated one at a time per cohort and commit in order.
     Callers take their other locks first and this one last, which keeps lock order fixed.
-    ``at`` is the write's own timestamp, so the event and the rows it describes agree.
+    ``at`` is the write's own timestamp from ``cohort_log_lock``, so the event and the rows
+    it describes agree; without it the event is stamped here, under the lock.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("event_append must run inside the write's transaction")

@@ -8,11 +8,10 @@ from typing import Final
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from dashboard import clock
 from dashboard.errors import Forbidden, InvalidInput, NotFound, VersionConflict
 from dashboard.models import Event, Membership, Milestone, Progress
 from dashboard.selectors.access import cohort_role_or_404
-from dashboard.services.events import event_append
+from dashboard.services.events import cohort_log_lock, event_append
 from realtime.protocol import display_name, iso_ms
 
 Status = Progress.Status
@@ -110,7 +109,7 @@ def progress_update(
         if new_status == previous and new_score == progress.score:
             return ProgressChange(progress=progress, milestone_slug=milestone.slug, seq=None)
 
-        now = clock.now()
+        now = cohort_log_lock(cohort_id=cohort_id)
         progress.status = new_status
         progress.score = new_score
         progress.version += 1

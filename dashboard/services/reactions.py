@@ -8,11 +8,10 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from dashboard import clock
 from dashboard.errors import InvalidInput, NotFound
 from dashboard.models import Comment, Event, Kudos
 from dashboard.selectors.access import cohort_role_or_404
-from dashboard.services.events import event_append
+from dashboard.services.events import cohort_log_lock, event_append
 from realtime.protocol import CommentData, iso_ms, user_ref
 
 COMMENT_MAX_LENGTH = 500
@@ -77,10 +76,10 @@ def comment_add(*, actor: User, cohort_id: int, seq: int, text: str) -> CommentD
         )
     with transaction.atomic():
         target = _target_event(actor=actor, cohort_id=cohort_id, seq=seq)
-        comment = Comment.objects.create(
-            event=target, author=actor, text=text, created_at=clock.now()
-        )
+        # The target's row first, the cohort's log lock last (as kudos_add does).
         Event.objects.filter(pk=target.pk).update(comment_count=F("comment_count") + 1)
+        now = cohort_log_lock(cohort_id=cohort_id)
+        comment = Comment.objects.create(event=target, author=actor, text=text, created_at=now)
         data: CommentData = {
             "id": comment.pk,
             "event": seq,

@@ -526,13 +526,15 @@ def test_zz_server_restart_both_pages_recover_with_writes_made_meanwhile(
 ) -> None:
     mentor = person("mentor")
     learner = person("learner")
+    # Cohort 2's mentor, for the README's picture (cohort 1 carries the XSS tests' names).
+    viewer = person("mentor2", width=1280, height=800)
     dashboard_server.stop()
-    for who in (mentor, learner):
+    for who in (mentor, learner, viewer):
         expect(who.page.locator("#connection")).to_have_attribute(
             "data-state", "reconnecting", timeout=5000
         )
         expect(who.page.locator("#stale-banner")).to_be_visible()
-    shoot(mentor.page, "reconnecting.png")
+    shoot(viewer.page, "reconnecting.png")
 
     written = json.loads(
         dashboard_server.shell("from tests.e2e.world import write_while_down; write_while_down(3)")
