@@ -56,3 +56,20 @@ def cache_config(kind: str, *, location: str = "", prefix: str = "") -> dict[str
             },
         }
     }
+
+
+# The fields api.md gives a cache metrics sample (the implementation may add more).
+API_SAMPLE_FIELDS = {
+    "at",
+    "backend",
+    "hits",
+    "misses",
+    "hit_ratio",
+    "window",
+    "ops_per_sec",
+    "latency_ms",
+    "keys",
+    "memory_bytes",
+    "evictions",
+    "redis",
+}

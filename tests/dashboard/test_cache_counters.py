@@ -22,24 +22,14 @@ from dashboard.cache_metrics import (
     percentile,
 )
 from dashboard.selectors.caching import cached
-from tests.dashboard.cache_helpers import FakeClock, cache_config, closed_port_url
+from tests.dashboard.cache_helpers import (
+    API_SAMPLE_FIELDS,
+    FakeClock,
+    cache_config,
+    closed_port_url,
+)
 
 pytest_plugins = ["tests.dashboard.cache_fixtures"]
-
-API_SAMPLE_FIELDS = {
-    "at",
-    "backend",
-    "hits",
-    "misses",
-    "hit_ratio",
-    "window",
-    "ops_per_sec",
-    "latency_ms",
-    "keys",
-    "memory_bytes",
-    "evictions",
-    "redis",
-}
 
 
 @pytest.fixture(params=["memory", "redis"])
