@@ -101,3 +101,51 @@ mentor_add(cohort=cohort, user=mentor)
 learner_add(actor=mentor, cohort=cohort, user=learner)
 print(cohort.pk)
 """
+
+
+@contextlib.contextmanager
+def private_postgres(url: str, *, prefix: str = "dash_test") -> Iterator[str]:
+    """Create a database of its own on the server ``url`` points at, yield its URL, and
+    drop it afterwards: the database ``url`` names is never touched."""
+    import uuid
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    parts = urlsplit(url)
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def uvicorn_command(port: int) -> list[str]:
+    """The server as `make run` starts it (the same flags), on 127.0.0.1:``port``."""
+    import sys
+
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "dashboard.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--ws",
+        "websockets-sansio",
+        "--ws-max-size",
+        "65536",
+        "--ws-per-message-deflate",
+        "false",
+        "--lifespan",
+        "on",
+        "--no-access-log",
+    ]

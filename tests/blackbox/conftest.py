@@ -6,37 +6,21 @@ and drops, never the one DATABASE_URL names.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 import pytest
 import requests
 
-from tests.support import free_port
+from tests.support import free_port, private_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 180
-
-
-def _private_postgres(url: str) -> Iterator[str]:
-    import psycopg
-
-    name = f"dash_bb_{uuid.uuid4().hex[:10]}"
-    parsed = urlparse(url)
-    admin = urlunparse(parsed._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlunparse(parsed._replace(path=f"/{name}"))
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module")
@@ -47,11 +31,11 @@ def server(tmp_path_factory) -> Iterator[str]:
     env["SQLITE_PATH"] = str(tmp_path_factory.mktemp("blackbox") / "db.sqlite3")
     # Fuzzing writes many times a second; throttling has its own tests.
     env["WRITE_THROTTLE"] = "off"
-    databases = (
-        _private_postgres(os.environ["DATABASE_URL"]) if os.environ.get("DATABASE_URL") else None
-    )
-    if databases is not None:
-        env["DATABASE_URL"] = next(databases)
+    cleanup = contextlib.ExitStack()
+    if os.environ.get("DATABASE_URL"):
+        env["DATABASE_URL"] = cleanup.enter_context(
+            private_postgres(os.environ["DATABASE_URL"], prefix="dash_bb")
+        )
     log = open(tmp_path_factory.mktemp("blackbox-log") / "server.log", "w+")  # noqa: SIM115
     proc = subprocess.Popen(
         ["make", "--no-print-directory", "run", f"PORT={port}", "SIMULATE=0"],
@@ -86,8 +70,7 @@ def server(tmp_path_factory) -> Iterator[str]:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=5)
         log.close()
-        if databases is not None:
-            next(databases, None)
+        cleanup.close()
 
 
 @pytest.fixture(scope="module")

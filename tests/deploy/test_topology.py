@@ -22,18 +22,16 @@ import re
 import signal
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import requests
 from websockets.asyncio.client import ClientConnection, connect
 
 from tests.deploy.helpers import ENTRYPOINT, production_env
-from tests.support import free_port
+from tests.support import free_port, private_postgres
 
 pytestmark = pytest.mark.slow
 
@@ -64,18 +62,8 @@ def database_url(tmp_path: Path) -> Iterator[str]:
     if not base:
         yield f"sqlite:///{tmp_path / 'topology.sqlite3'}"
         return
-    import psycopg
-
-    name = f"deploy_topology_{uuid.uuid4().hex[:10]}"
-    parts = urlsplit(base)
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlunsplit(parts._replace(path=f"/{name}"))
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with private_postgres(base, prefix="deploy_topology") as url:
+        yield url
 
 
 class Processes:

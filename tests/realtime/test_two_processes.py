@@ -21,7 +21,7 @@ import requests
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.support import WORLD_SCRIPT, free_port
+from tests.support import WORLD_SCRIPT, free_port, uvicorn_command
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -59,25 +59,7 @@ def servers(redis_server):
     for port in ports:
         procs.append(
             subprocess.Popen(
-                [
-                    PYTHON,
-                    "-m",
-                    "uvicorn",
-                    "dashboard.asgi:application",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--ws",
-                    "websockets-sansio",
-                    "--ws-max-size",
-                    "65536",
-                    "--ws-per-message-deflate",
-                    "false",
-                    "--lifespan",
-                    "on",
-                    "--no-access-log",
-                ],
+                uvicorn_command(port),
                 env=env,
                 cwd=ROOT,
                 stdout=subprocess.DEVNULL,

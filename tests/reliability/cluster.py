@@ -16,13 +16,18 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
 
-from tests.support import WORLD_SCRIPT, RedisServer, free_port
+from tests.support import (
+    WORLD_SCRIPT,
+    RedisServer,
+    free_port,
+    private_postgres,
+    uvicorn_command,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_ADMIN_URL = os.environ.get("CHAOS_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -46,7 +51,7 @@ class Cluster:
     ports: list[int] = field(default_factory=list)
     procs: list[subprocess.Popen | None] = field(default_factory=list)
     database_url: str = ""
-    pg_name: str = ""
+    _cleanup: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
     cohort: int = 0
     env: dict[str, str] = field(default_factory=dict)
     settings_module: str = "dashboard.settings.base"
@@ -57,12 +62,9 @@ class Cluster:
     def start(self) -> None:
         self.redis.start()
         if _postgres_available():
-            import psycopg
-
-            self.pg_name = f"dash_chaos_{uuid.uuid4().hex[:10]}"
-            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{self.pg_name}"')
-            self.database_url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{self.pg_name}"
+            self.database_url = self._cleanup.enter_context(
+                private_postgres(PG_ADMIN_URL, prefix="dash_chaos")
+            )
         self.env = {
             **{k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}},
             "DJANGO_SETTINGS_MODULE": self.settings_module,
@@ -100,11 +102,7 @@ class Cluster:
         for index in range(len(self.procs)):
             self.kill_server(index, sig=signal.SIGTERM)
         self.redis.stop()
-        if self.pg_name:
-            import psycopg
-
-            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)')
+        self._cleanup.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> Cluster:
@@ -128,27 +126,7 @@ class Cluster:
         log = open(self.log_path(index), "a")  # noqa: SIM115 - the child owns it
         began = time.monotonic()
         self.procs[index] = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "dashboard.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.ports[index]),
-                "--loop",
-                "uvloop",
-                "--ws",
-                "websockets-sansio",
-                "--ws-max-size",
-                "65536",
-                "--ws-per-message-deflate",
-                "false",
-                "--lifespan",
-                "on",
-                "--no-access-log",
-            ],
+            uvicorn_command(self.ports[index]),
             env=self.env,
             cwd=ROOT,
             stdout=log,
