@@ -7,6 +7,7 @@ promptly when asked.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -40,6 +41,11 @@ class LifespanApp:
                     logger.exception("start-up failed")
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
+                # What exists now (Django, the apps, the URL conf) lives as long as the
+                # process: keep it out of the collector's full passes, which otherwise
+                # walk it all and stopped the server for 100-190 ms each under load.
+                gc.collect()
+                gc.freeze()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 for name, stop in reversed(started):

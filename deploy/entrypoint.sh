@@ -32,7 +32,7 @@ case "$role" in
         fi
         exec uvicorn dashboard.asgi:application \
             --host "${HOST:-0.0.0.0}" --port "${PORT:-8000}" \
-            --loop uvloop --ws websockets-sansio --lifespan on \
+            --loop uvloop --http httptools --ws websockets-sansio --lifespan on \
             --ws-max-size 65536 --ws-per-message-deflate false \
             --proxy-headers --no-access-log \
             --timeout-graceful-shutdown "${GRACEFUL_TIMEOUT:-10}" \

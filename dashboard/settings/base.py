@@ -77,11 +77,12 @@ TEMPLATES = [
 
 DATABASE_URL = env_str("DATABASE_URL", "")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            # Django's, with one process's writers queued on a lock (dashboard/db/sqlite3).
+            "ENGINE": "dashboard.db.sqlite3",
             "NAME": env_str("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
             "OPTIONS": {
                 # IMMEDIATE takes the write lock at BEGIN, so two writers queue on the
@@ -94,6 +95,17 @@ else:
             },
         }
     }
+
+# Connections are kept by the threads that use them (the HTTP handler's kept threads,
+# the WebSocket consumers' ORM thread): a new SQLite connection costs 1-2 ms, a new
+# PostgreSQL one more. Checked before reuse, so a dropped connection is replaced.
+DATABASES["default"]["CONN_MAX_AGE"] = 60
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Threads kept for HTTP requests (dashboard/http.py); a burst beyond gets extra ones.
+HTTP_THREADS = env_int("HTTP_THREADS", 8)
+# How often the server process hands the GIL between threads, in seconds (Python's
+# default is 0.005); see dashboard/asgi.py.
+GIL_SWITCH_INTERVAL = float(env_str("GIL_SWITCH_INTERVAL", "0.0005"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

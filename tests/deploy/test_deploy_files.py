@@ -204,7 +204,7 @@ def test_entrypoint_is_a_valid_posix_script_with_every_role():
     text = ENTRYPOINT.read_text()
     for role in (*ROLES, "healthcheck"):
         assert re.search(rf"^\s+{role}\)$", text, re.MULTILINE), role
-    assert "--loop uvloop --ws websockets-sansio --lifespan on" in text
+    assert "--loop uvloop --http httptools --ws websockets-sansio --lifespan on" in text
     # The same WebSocket limits as `make run`: 64 KiB frames (1009 above), and no
     # per-message deflate, which would take sockets off the hub's direct-write path.
     assert "--ws-max-size 65536 --ws-per-message-deflate false" in text
