@@ -1,0 +1,1 @@
+"""SQLite with an in-process write lock; see ``base``."""
