@@ -22,7 +22,9 @@ def cohort_log_lock(*, cohort_id: int) -> datetime:
     seq order across concurrent writers. Take it after the write's other locks (lock order:
     the write's own rows, then the cohort), then use the returned time for every row.
     """
-    Cohort.objects.select_for_update().filter(pk=cohort_id).values_list("pk").first()
+    if transaction.get_connection().features.has_select_for_update:
+        Cohort.objects.select_for_update().filter(pk=cohort_id).values_list("pk").first()
+    # else SQLite: ``BEGIN IMMEDIATE`` took the database's write lock for the transaction.
     return clock.now()
 
 

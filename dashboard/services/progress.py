@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NoReturn
 
 from django.contrib.auth.models import User
 from django.db import transaction
 
 from dashboard.errors import Forbidden, InvalidInput, NotFound, VersionConflict
-from dashboard.models import Event, Membership, Milestone, Progress
+from dashboard.models import Event, Membership, Progress
 from dashboard.selectors.access import cohort_role_or_404
 from dashboard.services.events import cohort_log_lock, event_append
 from realtime.protocol import display_name, iso_ms
@@ -77,21 +77,24 @@ def progress_update(
         raise InvalidInput("Score must be 0-100.", fields={"score": ["Must be 0-100."]})
 
     with transaction.atomic():
-        learner = (
-            Membership.objects.select_related("user")
-            .filter(pk=learner_id, cohort_id=cohort_id, role=Membership.Role.LEARNER)
+        # The cell with its learner and milestone in one query, its row locked (only it:
+        # ``of``); the queries that tell which part is missing run only when it is.
+        progress = (
+            Progress.objects.select_for_update(of=("self",))
+            .select_related("learner__user", "milestone")
+            .filter(
+                cohort_id=cohort_id,
+                learner_id=learner_id,
+                learner__role=Membership.Role.LEARNER,
+                milestone__slug=milestone_slug,
+            )
             .first()
         )
-        if learner is None:
-            raise NotFound("No such learner in this cohort.")
+        if progress is None:
+            _raise_missing(role, actor, cohort_id=cohort_id, learner_id=learner_id)
+        learner, milestone = progress.learner, progress.milestone
         if role == "learner" and learner.user_id != actor.pk:
             raise Forbidden("Learners change only their own progress.")
-        milestone = Milestone.objects.filter(
-            program__cohorts=cohort_id, slug=milestone_slug
-        ).first()
-        if milestone is None:
-            raise NotFound("No such milestone in this cohort's program.")
-        progress = Progress.objects.select_for_update().get(learner=learner, milestone=milestone)
         if progress.version != version:
             raise VersionConflict(
                 "This cell changed since you loaded it.",
@@ -135,6 +138,20 @@ def progress_update(
             },
         )
     return ProgressChange(progress=progress, milestone_slug=milestone.slug, seq=event.seq)
+
+
+def _raise_missing(role: str, actor: User, *, cohort_id: int, learner_id: int) -> NoReturn:
+    """Raise the error for a cell that is not there: no learner, not theirs, no milestone."""
+    owner = (
+        Membership.objects.filter(pk=learner_id, cohort_id=cohort_id, role=Membership.Role.LEARNER)
+        .values_list("user_id", flat=True)
+        .first()
+    )
+    if owner is None:
+        raise NotFound("No such learner in this cohort.")
+    if role == "learner" and owner != actor.pk:
+        raise Forbidden("Learners change only their own progress.")
+    raise NotFound("No such milestone in this cohort's program.")
 
 
 def _check_change(
