@@ -675,9 +675,17 @@ class Hub:
                     self._drain_after_fill(topic)
                     continue
                 rows = await database_sync_to_async(_read_range)(topic.cohort_id, after, upto)
+                if topic.next_seq is None:
+                    return
                 for seq, text in rows:
                     if seq >= topic.next_seq:
                         topic.pending.setdefault(seq, text)
+                if topic.next_seq != after + 1:
+                    # Live events moved the head while the database was read (the
+                    # missing one arrived late, as when two processes publish): this read
+                    # no longer covers the gap as it is now. Look again; skip nothing.
+                    self._drain_after_fill(topic)
+                    continue
                 if topic.next_seq not in topic.pending and topic.pending:
                     # Not in the database (the log was reset): skip ahead rather than stall.
                     logger.warning(

@@ -1,0 +1,65 @@
+"""The hub's sequencer: a gap is filled from the database, never skipped while it is there."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from channels.db import database_sync_to_async
+
+from dashboard.models import Event
+from realtime import broadcasting, protocol
+from realtime import hub as hub_module
+from tests.factories import make_cohort
+from tests.realtime.test_recovery import events_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def unpublished_comments(world, n: int) -> list[tuple[int, str]]:
+    """Append ``n`` events without publishing them; return (seq, published json)."""
+    from dashboard.services.reactions import comment_add
+
+    for i in range(n):
+        comment_add(actor=world.mentor, cohort_id=world.cohort.pk, seq=1, text=f"c{i}")
+    rows = Event.objects.filter(cohort=world.cohort).order_by("seq")
+    return [(e.seq, protocol.dumps(protocol.event_payload(e, as_published=True))) for e in rows][
+        -n:
+    ]
+
+
+async def test_an_event_arriving_live_during_a_gap_fill_does_not_make_a_later_one_skipped(
+    sockets, monkeypatch
+):
+    # Two processes publish in commit order each, so one hub can see e2 before e1. The
+    # fill for e1 reads the database; meanwhile e1 arrives live (e1, e2 go out) and e4
+    # arrives with e3 still missing. The read returns only e1: e3 is in the database
+    # and must be read, not declared gone.
+    world = await database_sync_to_async(make_cohort)(learners=1)
+    sock = await sockets.open(world.mentor)
+    await sock.send({"type": "subscribe", "topic": f"cohort:{world.cohort.pk}"})
+    head = (await sock.recv_type("subscribed"))["seq"]
+
+    monkeypatch.setattr(broadcasting, "publish", lambda cohort_id, payload: None)
+    (e1, e2, e3, e4) = await database_sync_to_async(unpublished_comments)(world, 4)
+    assert e1[0] == head + 1
+
+    real_read = hub_module._read_range
+    reads: list[tuple[int, int]] = []
+
+    def slow_read(cohort_id: int, after: int, upto: int):
+        reads.append((after, upto))
+        if len(reads) == 1:
+            time.sleep(0.3)
+        return real_read(cohort_id, after, upto)
+
+    monkeypatch.setattr(hub_module, "_read_range", slow_read)
+    hub = hub_module.get_hub()
+    cohort_id = world.cohort.pk
+    hub._on_event(cohort_id, *e2)  # gap: e1 missing, the fill starts
+    await asyncio.sleep(0.1)
+    hub._on_event(cohort_id, *e1)  # e1 arrives live during the read
+    hub._on_event(cohort_id, *e4)  # e3 missing now
+    assert await events_until(sock, e4[0]) == [e1[0], e2[0], e3[0], e4[0]]
+    assert reads[0] == (head, head + 1) and len(reads) == 2
