@@ -45,6 +45,7 @@ from typing import Any
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 PYTHON = sys.executable
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -128,6 +129,15 @@ class World:
         }
         self.env.pop("DATABASE_URL", None)
         self.env.pop("REDIS_URL", None)
+        self.postgres: Any = None
+
+    def _database(self) -> None:
+        """A private PostgreSQL database on the server --postgres names (dropped at stop):
+        several server processes need one (SQLite serves one process)."""
+        from tests.support import private_postgres
+
+        self.postgres = private_postgres(self.args.postgres, prefix="dash_bench")
+        self.env["DATABASE_URL"] = self.postgres.__enter__()
 
     def start(self) -> int:
         args = self.args
@@ -143,6 +153,8 @@ class World:
             )
             self.env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
             time.sleep(0.3)
+        if args.postgres:
+            self._database()
         manage = [PYTHON, str(ROOT / "manage.py")]
         subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=self.env, check=True)
         seed = SEED.format(users=args.users, learners=args.learners)
@@ -200,6 +212,8 @@ class World:
         if self.redis is not None:
             self.redis.kill()
             self.redis.wait()
+        if self.postgres is not None:
+            self.postgres.__exit__(None, None, None)
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
@@ -415,8 +429,9 @@ def worker_main(conn: Any, ports: list[int], tokens: list[str], topic: str, n: i
 
 
 class Writer:
-    def __init__(self, port: int, token: str, cohort_id: int, learners: list[int]) -> None:
-        self.base = f"http://127.0.0.1:{port}/api/cohorts/{cohort_id}/progress"
+    def __init__(self, ports: list[int], token: str, cohort_id: int, learners: list[int]) -> None:
+        # Write i goes to server i mod N, as a round-robin proxy would spread them.
+        self.bases = [f"http://127.0.0.1:{port}/api/cohorts/{cohort_id}/progress" for port in ports]
         self.headers = {"Authorization": f"Bearer {token}"}
         self.cells = [(lid, slug) for lid in learners for slug in ("python", "django", "docker")]
         self.versions = {cell: 1 for cell in self.cells}
@@ -427,6 +442,14 @@ class Writer:
         self.seqs: list[int] = []
         self.responded: dict[int, float] = {}  # seq -> when the writer got its 200
         self.local = threading.local()
+
+    def reset(self) -> None:
+        """Forget what was measured (the cells' versions stay known)."""
+        with self.lock:
+            self.latencies.clear()
+            self.seqs.clear()
+            self.responded.clear()
+            self.errors = 0
 
     def write(self, i: int) -> None:
         session = getattr(self.local, "session", None)
@@ -439,7 +462,7 @@ class Writer:
         started = time.time()
         try:
             response = session.patch(
-                f"{self.base}/{cell[0]}/{cell[1]}/",
+                f"{self.bases[i % len(self.bases)]}/{cell[0]}/{cell[1]}/",
                 json={"status": status, "version": version},
                 headers=self.headers,
                 timeout=10,
@@ -497,6 +520,12 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10, help="seconds of writes")
     parser.add_argument("--servers", type=int, default=1, help="server processes (2: Redis)")
     parser.add_argument("--redis", action="store_true", help="Redis even with one server")
+    parser.add_argument(
+        "--postgres",
+        default="",
+        metavar="URL",
+        help="PostgreSQL server for a private database (e.g. postgres://postgres@127.0.0.1/test)",
+    )
     parser.add_argument("--layer", choices=["pubsub", "core"], default="pubsub")
     parser.add_argument("--baseline", action="store_true", help="the Channels tutorial way")
     parser.add_argument("--workers", type=int, default=2, help="load-generator processes")
@@ -507,6 +536,12 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON line")
     parser.add_argument("--profile", default="", help="cProfile the server into this file")
     parser.add_argument("--drain", type=float, default=5, help="seconds to wait after writes")
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=0,
+        help="seconds of writes at the same rate before the measured ones (not counted)",
+    )
     args = parser.parse_args()
 
     world = World(args)
@@ -552,14 +587,18 @@ def main() -> None:
         time.sleep(1.0)
         held_stats = world.stats()
 
-        writer = Writer(
-            port if args.servers == 1 else world.ports[0], writer_token, cohort_id, learners
-        )
+        writer = Writer(world.ports, writer_token, cohort_id, learners)
         if args.idle:
             time.sleep(args.hold)
             run_stats = world.stats()
             wall = args.hold
         else:
+            if args.warmup:
+                # The same writes, uncounted: the first requests of each server thread,
+                # and the collector's first full passes over the sockets just opened.
+                writer.run(args.rate, args.warmup)
+                time.sleep(0.5)
+                writer.reset()
             started = time.monotonic()
             before = world.stats()
             writer.run(args.rate, args.duration)
@@ -659,7 +698,10 @@ def main() -> None:
                     "last_client_p50_ms": round(pct(last_client, 0.5) * 1000, 1),
                     "last_client_p99_ms": round(pct(last_client, 0.99) * 1000, 1),
                     "write_p50_ms": round(pct(writer.latencies, 0.5) * 1000, 1),
+                    "write_p90_ms": round(pct(writer.latencies, 0.9) * 1000, 1),
                     "write_p99_ms": round(pct(writer.latencies, 0.99) * 1000, 1),
+                    "write_max_ms": round(max(writer.latencies, default=float("nan")) * 1000, 1),
+                    "warmup_s": args.warmup,
                 }
             )
         if args.json:
