@@ -12,6 +12,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from django.conf import settings
+
+from dashboard import gcwatch
+
 logger = logging.getLogger(__name__)
 
 Hook = Callable[[], Awaitable[None]]
@@ -46,6 +50,7 @@ class LifespanApp:
                 # walk it all and stopped the server for 100-190 ms each under load.
                 gc.collect()
                 gc.freeze()
+                gcwatch.install(float(settings.GC_PAUSE_LOG_MS))
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 for name, stop in reversed(started):

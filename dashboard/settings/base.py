@@ -106,6 +106,8 @@ HTTP_THREADS = env_int("HTTP_THREADS", 8)
 # How often the server process hands the GIL between threads, in seconds (Python's
 # default is 0.005); see dashboard/asgi.py.
 GIL_SWITCH_INTERVAL = float(env_str("GIL_SWITCH_INTERVAL", "0.0005"))
+# A garbage collection pass this long (ms) is logged as a warning (dashboard/gcwatch.py).
+GC_PAUSE_LOG_MS = float(env_str("GC_PAUSE_LOG_MS", "50"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

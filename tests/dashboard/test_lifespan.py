@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 from typing import Any
 
 import pytest
@@ -16,6 +17,9 @@ def unfrozen():
     gc.unfreeze()
     yield
     gc.unfreeze()
+    from dashboard import gcwatch
+
+    gcwatch.uninstall()
 
 
 async def test_startup_freezes_what_exists_so_full_collections_skip_it(unfrozen, db):
@@ -38,3 +42,32 @@ async def test_startup_freezes_what_exists_so_full_collections_skip_it(unfrozen,
     await asyncio.wait_for(LifespanApp()({"type": "lifespan"}, receive, send), 10)
     assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     assert frozen_at_startup[0] > 10_000  # Django, the apps, the URL conf
+    from dashboard import gcwatch
+
+    assert gcwatch._on_gc in gc.callbacks  # long pauses are logged from now on
+
+
+def test_a_collection_longer_than_the_threshold_is_logged_as_a_warning(caplog):
+    from dashboard import gcwatch
+
+    gcwatch.install(0)
+    try:
+        with caplog.at_level(logging.WARNING, logger="dashboard.gcwatch"):
+            gc.collect()
+    finally:
+        gcwatch.uninstall()
+    (record,) = [r for r in caplog.records if r.name == "dashboard.gcwatch"]
+    assert "garbage collection paused the process" in record.getMessage()
+    assert record.gc_generation == 2  # type: ignore[attr-defined]
+
+
+def test_short_collections_are_not_logged(caplog):
+    from dashboard import gcwatch
+
+    gcwatch.install(10_000)
+    try:
+        with caplog.at_level(logging.WARNING, logger="dashboard.gcwatch"):
+            gc.collect()
+    finally:
+        gcwatch.uninstall()
+    assert not [r for r in caplog.records if r.name == "dashboard.gcwatch"]
