@@ -44,3 +44,43 @@ def install(threshold_ms: float) -> None:
 def uninstall() -> None:
     if _on_gc in gc.callbacks:
         gc.callbacks.remove(_on_gc)
+
+
+class FreezeWhenSettled:
+    """Freeze the heap once a wave of new sockets has settled; thaw it when many left.
+
+    Each socket keeps a few hundred tracked objects for as long as it is open, and every
+    full collection walks them all: measured, 0.8-1.0 s per full pass at 5,000 sockets in
+    one process. ``gc.freeze()`` moves everything tracked into the permanent generation,
+    which collections skip. It is called when the number of sockets has grown by
+    ``grow`` (fraction) since the last freeze and none has opened for ``quiet`` seconds,
+    after a young collection so fresh garbage is not frozen. Objects that become garbage
+    while frozen are freed by reference counting as usual; only cycles among them wait,
+    so when the count falls by ``shrink`` below the frozen count the heap is thawed
+    (``gc.unfreeze()``) and the next full collection reclaims them.
+    """
+
+    def __init__(self, *, grow: float = 0.2, shrink: float = 0.25, quiet: float = 2.0) -> None:
+        self.grow = grow
+        self.shrink = shrink
+        self.quiet = quiet
+        self.frozen_at = 0  # socket count at the last freeze (0: nothing frozen by us)
+        self.freezes = 0
+        self.thaws = 0
+
+    def tick(self, sockets: int, now: float, last_open: float) -> None:
+        """Called about once a second with the socket count and the last open's time."""
+        if self.frozen_at and sockets < self.frozen_at * (1 - self.shrink):
+            gc.unfreeze()
+            self.frozen_at = 0
+            self.thaws += 1
+            logger.info("heap thawed: %s sockets now", sockets)
+            return
+        settled = now - last_open >= self.quiet
+        grown = sockets >= max(1, self.frozen_at) * (1 + self.grow) and sockets >= 100
+        if settled and grown:
+            gc.collect(1)
+            gc.freeze()
+            self.frozen_at = sockets
+            self.freezes += 1
+            logger.info("heap frozen at %s sockets (%s objects)", sockets, gc.get_freeze_count())

@@ -42,6 +42,7 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
+from dashboard.gcwatch import FreezeWhenSettled
 from realtime import protocol
 from realtime.presence import MemoryPresence, RedisPresence, presence_store
 from realtime.protocol import PresenceEntry, UserRef
@@ -352,6 +353,11 @@ class Topic:
 # --------------------------------------------------------------------------------------
 
 
+class _NoHeapPolicy:
+    def tick(self, sockets: int, now: float, last_open: float) -> None:
+        return None
+
+
 class Hub:
     """The fan-out of one event loop (one server process)."""
 
@@ -376,6 +382,12 @@ class Hub:
         self.stopping = False
         self._start_lock = asyncio.Lock()
         self.healthy = True
+        # Sockets are long-lived: keep their objects out of full collections once a wave
+        # of them has settled (dashboard/gcwatch.py; HEAP_FREEZE=0 turns it off).
+        self.heap: FreezeWhenSettled | _NoHeapPolicy = (
+            FreezeWhenSettled() if settings.HEAP_FREEZE else _NoHeapPolicy()
+        )
+        self.last_open = loop.time()
 
     # Life cycle ------------------------------------------------------------------------
 
@@ -424,6 +436,7 @@ class Hub:
     def connect(self, send: Callable[[dict[str, Any]], Awaitable[None]]) -> Connection:
         conn = Connection(self, send)
         self.connections.add(conn)
+        self.last_open = self.loop.time()
         return conn
 
     def detach(self, conn: Connection) -> None:
@@ -929,6 +942,7 @@ class Hub:
                     conn.close_soon(protocol.CLOSE_UNAUTHENTICATED)
                 elif now - conn.last_rx >= idle:
                     conn.close_soon(protocol.CLOSE_GOING_AWAY)
+            self.heap.tick(len(self.connections), now, self.last_open)
 
     async def _health_loop(self) -> None:
         """Probe the layer through this process's channel; on loss close every socket 1012."""

@@ -1,4 +1,5 @@
-"""The hub's sequencer: a gap is filled from the database, never skipped while it is there."""
+"""The hub: its sequencer fills a gap from the database (never skips one that is there),
+and its sweep reports the socket count to the heap policy."""
 
 from __future__ import annotations
 
@@ -63,3 +64,22 @@ async def test_an_event_arriving_live_during_a_gap_fill_does_not_make_a_later_on
     hub._on_event(cohort_id, *e4)  # e3 missing now
     assert await events_until(sock, e4[0]) == [e1[0], e2[0], e3[0], e4[0]]
     assert reads[0] == (head, head + 1) and len(reads) == 2
+
+
+async def test_the_sweep_reports_the_socket_count_to_the_heap_policy(sockets):
+    world = await database_sync_to_async(make_cohort)(learners=1)
+    await sockets.open(world.mentor)
+    await sockets.open(world.mentor)
+    hub = hub_module.get_hub()
+    ticks: list[int] = []
+
+    class Recorder:
+        def tick(self, count: int, now: float, last_open: float) -> None:
+            ticks.append(count)
+            assert last_open <= now
+
+    hub.heap = Recorder()  # type: ignore[assignment]
+    deadline = time.monotonic() + 5
+    while not ticks and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert ticks and ticks[-1] == 2
