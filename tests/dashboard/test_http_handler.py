@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from asgiref.sync import SyncToAsync
-from django.db import connection
+from django.db import connection, connections
 from django.http import HttpRequest, JsonResponse
 from django.test import override_settings
 from django.urls import path
@@ -99,7 +99,13 @@ def handler():
     seen.clear()
     gate.clear()
     with override_settings(ROOT_URLCONF=__name__, MIDDLEWARE=MIDDLEWARE, HTTP_THREADS=2):
-        yield SyncChainASGIHandler()
+        handler = SyncChainASGIHandler()
+        yield handler
+    # The kept threads keep their connections: close them, or the test database cannot
+    # be dropped at the end of the run.
+    for executor in handler.threads._idle:
+        executor.submit(connections.close_all).result(5)
+        executor.shutdown()
 
 
 @pytest.mark.django_db(transaction=True)
