@@ -46,6 +46,10 @@ def uninstall() -> None:
         gc.callbacks.remove(_on_gc)
 
 
+def _full_collections() -> int:
+    return int(gc.get_stats()[2]["collections"])
+
+
 class FreezeWhenSettled:
     """Freeze the heap once a wave of new sockets has settled; thaw it when many left.
 
@@ -67,6 +71,9 @@ class FreezeWhenSettled:
         self.frozen_at = 0  # socket count at the last freeze (0: nothing frozen by us)
         self.freezes = 0
         self.thaws = 0
+        # Full collections counted at the last thaw: no freeze again before the next one,
+        # or the cycles the thaw was for would be frozen again.
+        self.thawed_at_full: int | None = None
 
     def tick(self, sockets: int, now: float, last_open: float) -> None:
         """Called about once a second with the socket count and the last open's time."""
@@ -74,11 +81,13 @@ class FreezeWhenSettled:
             gc.unfreeze()
             self.frozen_at = 0
             self.thaws += 1
+            self.thawed_at_full = _full_collections()
             logger.info("heap thawed: %s sockets now", sockets)
             return
         settled = now - last_open >= self.quiet
         grown = sockets >= max(1, self.frozen_at) * (1 + self.grow) and sockets >= 100
-        if settled and grown:
+        reclaimed = self.thawed_at_full is None or _full_collections() > self.thawed_at_full
+        if settled and grown and reclaimed:
             gc.collect(1)
             gc.freeze()
             self.frozen_at = sockets

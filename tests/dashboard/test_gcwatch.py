@@ -38,12 +38,17 @@ def test_a_handful_of_sockets_is_left_to_the_collector(calls):
     assert calls == []
 
 
-def test_the_heap_is_thawed_when_many_sockets_have_left(calls):
+def test_the_heap_is_thawed_when_many_sockets_have_left(calls, monkeypatch):
+    full_collections = [0]
+    monkeypatch.setattr("dashboard.gcwatch._full_collections", lambda: full_collections[0])
     policy = FreezeWhenSettled(shrink=0.25)
     policy.tick(2000, now=10.0, last_open=0.0)
     policy.tick(1600, now=11.0, last_open=0.0)  # -20 %: stays frozen
     assert calls == ["collect1", "freeze"]
     policy.tick(1400, now=12.0, last_open=0.0)  # -30 %: cycles among them may wait
     assert calls[-1] == "unfreeze" and policy.frozen_at == 0
-    policy.tick(1400, now=13.0, last_open=0.0)  # the rest settled again: frozen anew
+    policy.tick(1400, now=13.0, last_open=0.0)  # no full collection yet: stays thawed
+    assert calls[-1] == "unfreeze"
+    full_collections[0] += 1  # the collector's next full pass reclaims the cycles
+    policy.tick(1400, now=14.0, last_open=0.0)  # then the rest is frozen anew
     assert calls[-2:] == ["collect1", "freeze"]
