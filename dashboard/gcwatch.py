@@ -4,7 +4,8 @@ A full collection walks every tracked object, and a server holding thousands of 
 holds millions of them: measured here, 100-190 ms per full pass at 1,000 sockets
 (docs/performance.md). ``install()`` adds a ``gc.callbacks`` hook that logs a warning
 for each pass longer than ``GC_PAUSE_LOG_MS``, so a latency spike can be told apart from
-a slow query or a slow client.
+a slow query or a slow client. ``HeapPolicy``, ticked by the hub's sweep, keeps the
+sockets' objects out of full passes (``gc.freeze()``).
 """
 
 from __future__ import annotations
@@ -46,50 +47,95 @@ def uninstall() -> None:
         gc.callbacks.remove(_on_gc)
 
 
-def _full_collections() -> int:
-    return int(gc.get_stats()[2]["collections"])
-
-
-class FreezeWhenSettled:
-    """Freeze the heap once a wave of new sockets has settled; thaw it when many left.
+class HeapPolicy:
+    """Freeze each step of new sockets out of full collections; thaw and refreeze on churn.
 
     Each socket keeps a few hundred tracked objects for as long as it is open, and every
-    full collection walks them all: measured, 0.8-1.0 s per full pass at 5,000 sockets in
-    one process. ``gc.freeze()`` moves everything tracked into the permanent generation,
-    which collections skip. It is called when the number of sockets has grown by
-    ``grow`` (fraction) since the last freeze and none has opened for ``quiet`` seconds,
-    after a young collection so fresh garbage is not frozen. Objects that become garbage
-    while frozen are freed by reference counting as usual; only cycles among them wait,
-    so when the count falls by ``shrink`` below the frozen count the heap is thawed
-    (``gc.unfreeze()``) and the next full collection reclaims them.
+    full collection walks them all unless they are frozen (``gc.freeze()`` moves them to
+    the permanent generation, which collections skip). The collector runs a full pass by
+    itself whenever the heap has grown by 25 %, so a ramp of sockets is exactly what
+    triggers them: 5,000 sockets arriving over ~70 s in one process logged full passes
+    growing from 130 to 950 ms. Waiting for a quiet moment before freezing never froze
+    during such a ramp, so this policy does not wait.
+
+    ``tick()`` gets counters from the hub about once a second. Once the sockets opened
+    since the last freeze reach ``max(min_step, grow * sockets at the last freeze)``, with
+    at least ``floor`` sockets open, it runs a full collection and freezes. That pass only
+    walks what is not frozen yet, the last step's objects, so it stays short when steps
+    are frequent, and it reclaims their garbage (dead cycles included) before they would
+    be frozen.
+
+    Objects that die while frozen are freed by reference counting, but cycles among them
+    are not, and a socket count that stays flat while sockets close and others open
+    would hide them forever. So the closed sockets are counted from the first freeze
+    after the last thaw; when they reach ``shrink`` of the sockets frozen (and at least
+    ``floor``) the heap is thawed, collected in full and frozen again in the same tick:
+    one deliberate full pass on this schedule instead of a huge generation left to the
+    collector's.
     """
 
-    def __init__(self, *, grow: float = 0.2, shrink: float = 0.25, quiet: float = 2.0) -> None:
+    def __init__(
+        self,
+        *,
+        min_step: int = 100,
+        grow: float = 0.1,
+        shrink: float = 0.25,
+        floor: int = 100,
+    ) -> None:
+        self.min_step = min_step
         self.grow = grow
         self.shrink = shrink
-        self.quiet = quiet
-        self.frozen_at = 0  # socket count at the last freeze (0: nothing frozen by us)
+        self.floor = floor
+        self.frozen_sockets = 0  # sockets open at the last freeze (0: none by this policy)
+        self.opened_at_freeze = 0  # the hub's opened counter at the last freeze
+        # The hub's closed counter when the heap was first frozen after the last thaw
+        # (None: not frozen by this policy yet).
+        self.closed_at_freeze: int | None = None
         self.freezes = 0
         self.thaws = 0
-        # Full collections counted at the last thaw: no freeze again before the next one,
-        # or the cycles the thaw was for would be frozen again.
-        self.thawed_at_full: int | None = None
 
-    def tick(self, sockets: int, now: float, last_open: float) -> None:
-        """Called about once a second with the socket count and the last open's time."""
-        if self.frozen_at and sockets < self.frozen_at * (1 - self.shrink):
-            gc.unfreeze()
-            self.frozen_at = 0
-            self.thaws += 1
-            self.thawed_at_full = _full_collections()
-            logger.info("heap thawed: %s sockets now", sockets)
-            return
-        settled = now - last_open >= self.quiet
-        grown = sockets >= max(1, self.frozen_at) * (1 + self.grow) and sockets >= 100
-        reclaimed = self.thawed_at_full is None or _full_collections() > self.thawed_at_full
-        if settled and grown and reclaimed:
-            gc.collect(1)
+    def tick(self, sockets: int, opened: int, closed: int) -> None:
+        """Take the sockets open now and those opened and closed so far; freeze or thaw."""
+        if self.closed_at_freeze is not None:
+            left = closed - self.closed_at_freeze
+            if left >= max(self.floor, self.shrink * self.frozen_sockets):
+                self._thaw(sockets, opened, closed, left)
+                return
+        step = max(self.min_step, self.grow * self.frozen_sockets)
+        if opened - self.opened_at_freeze >= step and sockets >= self.floor:
+            started = time.perf_counter()
+            gc.collect()
             gc.freeze()
-            self.frozen_at = sockets
+            paused = time.perf_counter() - started
+            self._frozen(sockets, opened, closed)
             self.freezes += 1
-            logger.info("heap frozen at %s sockets (%s objects)", sockets, gc.get_freeze_count())
+            logger.info(
+                "heap frozen at %s sockets (%s objects, full collection %.0f ms)",
+                sockets,
+                gc.get_freeze_count(),
+                paused * 1000,
+            )
+
+    def _thaw(self, sockets: int, opened: int, closed: int, left: int) -> None:
+        started = time.perf_counter()
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
+        paused = time.perf_counter() - started
+        self.closed_at_freeze = None  # a thaw: count the closed sockets anew
+        self._frozen(sockets, opened, closed)
+        self.thaws += 1
+        logger.info(
+            "heap thawed after %s sockets closed, collected in %.0f ms and frozen again "
+            "at %s sockets (%s objects)",
+            left,
+            paused * 1000,
+            sockets,
+            gc.get_freeze_count(),
+        )
+
+    def _frozen(self, sockets: int, opened: int, closed: int) -> None:
+        self.frozen_sockets = sockets
+        self.opened_at_freeze = opened
+        if self.closed_at_freeze is None:
+            self.closed_at_freeze = closed

@@ -42,7 +42,7 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
-from dashboard.gcwatch import FreezeWhenSettled
+from dashboard.gcwatch import HeapPolicy
 from realtime import protocol
 from realtime.presence import MemoryPresence, RedisPresence, presence_store
 from realtime.protocol import PresenceEntry, UserRef
@@ -353,8 +353,19 @@ class Topic:
 # --------------------------------------------------------------------------------------
 
 
+class _PresenceReads:
+    """The snapshot reads of one cohort's presence: one in flight, the next one queued."""
+
+    __slots__ = ("reading", "waiting")
+
+    def __init__(self) -> None:
+        self.reading: asyncio.Future[list[PresenceEntry]] | None = None  # in flight
+        # The next read, open to new requests until it starts.
+        self.waiting: asyncio.Future[list[PresenceEntry]] | None = None
+
+
 class _NoHeapPolicy:
-    def tick(self, sockets: int, now: float, last_open: float) -> None:
+    def tick(self, sockets: int, opened: int, closed: int) -> None:
         return None
 
 
@@ -373,6 +384,7 @@ class Hub:
         self.local_presence: dict[tuple[int, int], list[Any]] = {}  # -> [count, entry]
         self.tasks: list[asyncio.Task[None]] = []
         self.presence_tasks: set[asyncio.Task[None]] = set()
+        self.presence_reads: dict[int, _PresenceReads] = {}  # cohort -> its snapshot reads
         # Queued fan-outs: (sockets, topic, topic version, [(seq, text, frame bytes)]).
         self.fanout: deque[tuple[list[Subscription], Topic, int, list[tuple[int, str, bytes]]]] = (
             deque()
@@ -382,12 +394,14 @@ class Hub:
         self.stopping = False
         self._start_lock = asyncio.Lock()
         self.healthy = True
-        # Sockets are long-lived: keep their objects out of full collections once a wave
-        # of them has settled (dashboard/gcwatch.py; HEAP_FREEZE=0 turns it off).
-        self.heap: FreezeWhenSettled | _NoHeapPolicy = (
-            FreezeWhenSettled() if settings.HEAP_FREEZE else _NoHeapPolicy()
+        # Sockets are long-lived: keep their objects out of full collections, step by
+        # step as they open (dashboard/gcwatch.py; HEAP_FREEZE=0 turns it off).
+        self.heap: HeapPolicy | _NoHeapPolicy = (
+            HeapPolicy() if settings.HEAP_FREEZE else _NoHeapPolicy()
         )
-        self.last_open = loop.time()
+        # Sockets opened and closed so far: the heap policy's clock.
+        self.sockets_opened = 0
+        self.sockets_closed = 0
 
     # Life cycle ------------------------------------------------------------------------
 
@@ -436,7 +450,7 @@ class Hub:
     def connect(self, send: Callable[[dict[str, Any]], Awaitable[None]]) -> Connection:
         conn = Connection(self, send)
         self.connections.add(conn)
-        self.last_open = self.loop.time()
+        self.sockets_opened += 1
         return conn
 
     def detach(self, conn: Connection) -> None:
@@ -445,6 +459,7 @@ class Hub:
             return
         conn.closed = True
         self.connections.discard(conn)
+        self.sockets_closed += 1
         for name in list(conn.subs):
             self._drop_subscription(conn, name)
         if conn.writer is not None and conn.writer is not asyncio.current_task():
@@ -892,14 +907,44 @@ class Hub:
             logger.warning("presence leave failed: %r", exc)
 
     async def _presence_list(self, cohort_id: int) -> list[PresenceEntry]:
+        """Return the cohort's viewers from a store read started after this call's joins.
+
+        Concurrent calls share reads: a call joins the next read to start, so one cohort
+        has at most one read in flight per process. A read per call ran the Redis pool
+        dry when thousands of sockets subscribed at once, and those got no presence.
+        """
         for (cid, _), slot in list(self.local_presence.items()):
             if cid == cohort_id:
                 await slot[2]  # this process's own joins are in the list
+        reads = self.presence_reads.get(cohort_id)
+        if reads is None:
+            reads = self.presence_reads[cohort_id] = _PresenceReads()
+            self._presence_task(self._presence_reader(cohort_id, reads))
+        if reads.waiting is None:
+            reads.waiting = self.loop.create_future()
+        # Shielded: a subscriber that goes away must not cancel the others' read.
+        return list(await asyncio.shield(reads.waiting))
+
+    async def _presence_reader(self, cohort_id: int, reads: _PresenceReads) -> None:
+        """Read the cohort's presence while requests wait; [] to all waiters of a failure."""
         try:
-            return await self.presence.snapshot(cohort_id)
-        except Exception as exc:
-            logger.warning("presence snapshot failed: %r", exc)
-            return []
+            while reads.waiting is not None:
+                # From here on new requests wait for the next read: this one may have
+                # started before their joins were in the store.
+                reads.reading, reads.waiting = reads.waiting, None
+                try:
+                    entries = await self.presence.snapshot(cohort_id)
+                except Exception as exc:
+                    logger.warning("presence snapshot failed: %r", exc)
+                    entries = []
+                if not reads.reading.done():
+                    reads.reading.set_result(entries)
+        finally:
+            if self.presence_reads.get(cohort_id) is reads:
+                del self.presence_reads[cohort_id]
+            for waiters in (reads.reading, reads.waiting):
+                if waiters is not None and not waiters.done():
+                    waiters.set_result([])  # the reader was cancelled: never leave them hanging
 
     async def _presence_publish(
         self, cohort_id: int, joins: list[PresenceEntry], leaves: list[PresenceEntry]
@@ -942,7 +987,7 @@ class Hub:
                     conn.close_soon(protocol.CLOSE_UNAUTHENTICATED)
                 elif now - conn.last_rx >= idle:
                     conn.close_soon(protocol.CLOSE_GOING_AWAY)
-            self.heap.tick(len(self.connections), now, self.last_open)
+            self.heap.tick(len(self.connections), self.sockets_opened, self.sockets_closed)
 
     async def _health_loop(self) -> None:
         """Probe the layer through this process's channel; on loss close every socket 1012."""

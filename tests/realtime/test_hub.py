@@ -1,5 +1,5 @@
 """The hub: its sequencer fills a gap from the database (never skips one that is there),
-and its sweep reports the socket count to the heap policy."""
+and its sweep reports the socket counts to the heap policy."""
 
 from __future__ import annotations
 
@@ -68,18 +68,21 @@ async def test_an_event_arriving_live_during_a_gap_fill_does_not_make_a_later_on
 
 async def test_the_sweep_reports_the_socket_count_to_the_heap_policy(sockets):
     world = await database_sync_to_async(make_cohort)(learners=1)
-    await sockets.open(world.mentor)
+    first = await sockets.open(world.mentor)
     await sockets.open(world.mentor)
     hub = hub_module.get_hub()
-    ticks: list[int] = []
+    ticks: list[tuple[int, int, int]] = []
 
     class Recorder:
-        def tick(self, count: int, now: float, last_open: float) -> None:
-            ticks.append(count)
-            assert last_open <= now
+        def tick(self, sockets: int, opened: int, closed: int) -> None:
+            ticks.append((sockets, opened, closed))
 
     hub.heap = Recorder()  # type: ignore[assignment]
     deadline = time.monotonic() + 5
     while not ticks and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
-    assert ticks and ticks[-1] == 2
+    assert ticks and ticks[-1] == (2, 2, 0)  # open now, opened so far, closed so far
+    await first.close()
+    while ticks[-1] != (1, 2, 1) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert ticks[-1] == (1, 2, 1)

@@ -210,3 +210,133 @@ async def test_two_hubs_on_one_redis_share_presence(redis_layer, settings, socke
     await asyncio.get_running_loop().run_in_executor(None, thread.join, 10)
     frame = await watcher.recv_type("presence")
     assert [e["user"]["id"] for e in frame["leaves"]] == [learner_user.pk]
+
+
+# --------------------------------------------------------------------------------------
+# Snapshot reads shared per cohort
+# --------------------------------------------------------------------------------------
+
+
+class GatedStore:
+    """A presence store whose snapshot reads are counted and held until ``gate`` opens."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.entries: list = []
+        self.reads = 0
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.gate = asyncio.Event()
+        self.fail = fail
+
+    async def snapshot(self, cohort_id: int):
+        seen = list(self.entries)  # what the store holds when the read starts
+        self.reads += 1
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            await self.gate.wait()
+        finally:
+            self.in_flight -= 1
+        if self.fail:
+            raise ConnectionError("MaxConnectionsError")
+        return seen
+
+    async def close(self) -> None:
+        return None
+
+
+async def until(predicate) -> None:
+    for _ in range(200):
+        if predicate():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("condition not met in time")
+
+
+async def test_concurrent_presence_lists_of_a_cohort_share_two_reads_at_most():
+    from realtime import hub as hub_module
+
+    hub = hub_module.get_hub()
+    hub.presence = store = GatedStore()  # type: ignore[assignment]
+    store.entries = [entry(1)]
+    calls = [asyncio.ensure_future(hub._presence_list(7)) for _ in range(100)]
+    await until(lambda: store.reads == 1)  # a read in flight
+    calls += [asyncio.ensure_future(hub._presence_list(7)) for _ in range(100)]
+    await asyncio.sleep(0.02)
+    assert store.reads == 1  # the later requests wait for the read in flight
+    store.gate.set()
+    results = await asyncio.gather(*calls)
+    assert store.reads == 2 and store.most_in_flight == 1
+    assert all([e["user"]["id"] for e in r] == [1] for r in results)
+    assert hub.presence_reads == {}  # nothing left behind
+
+
+async def test_a_request_arriving_during_a_read_is_served_by_a_later_read():
+    from realtime import hub as hub_module
+
+    hub = hub_module.get_hub()
+    hub.presence = store = GatedStore()  # type: ignore[assignment]
+    store.entries = [entry(1)]
+    early = asyncio.ensure_future(hub._presence_list(7))
+    await until(lambda: store.reads == 1)
+    store.entries.append(entry(2))  # a join that lands after the first read started
+    late = asyncio.ensure_future(hub._presence_list(7))
+    store.gate.set()
+    assert [e["user"]["id"] for e in await early] == [1]
+    assert [e["user"]["id"] for e in await late] == [1, 2]  # sees the join
+
+
+async def test_a_failed_read_gives_every_waiter_an_empty_list_and_one_warning(caplog):
+    from realtime import hub as hub_module
+
+    hub = hub_module.get_hub()
+    hub.presence = store = GatedStore(fail=True)  # type: ignore[assignment]
+    calls = [asyncio.ensure_future(hub._presence_list(7)) for _ in range(50)]
+    await until(lambda: store.reads == 1)
+    store.gate.set()
+    with caplog.at_level("WARNING", logger="realtime.hub"):
+        assert await asyncio.gather(*calls) == [[]] * 50
+    failures = [r for r in caplog.records if "presence snapshot failed" in r.getMessage()]
+    assert store.reads == 1 and len(failures) == 1
+    store.fail = False
+    store.entries = [entry(3)]
+    assert [e["user"]["id"] for e in await hub._presence_list(7)] == [3]  # reads go on
+
+
+async def test_a_subscriber_that_goes_away_does_not_cancel_the_others_read():
+    from realtime import hub as hub_module
+
+    hub = hub_module.get_hub()
+    hub.presence = store = GatedStore()  # type: ignore[assignment]
+    store.entries = [entry(1)]
+    gone = asyncio.ensure_future(hub._presence_list(7))
+    stays = asyncio.ensure_future(hub._presence_list(7))
+    await until(lambda: store.reads == 1)
+    gone.cancel()
+    await asyncio.sleep(0)
+    store.gate.set()
+    assert [e["user"]["id"] for e in await stays] == [1]
+
+
+async def test_a_thousand_presence_lists_at_once_on_redis_all_see_the_joins(
+    redis_server, settings, caplog
+):
+    # One read per call ran the client's pool (100 connections) dry: most calls got [].
+    from types import SimpleNamespace
+
+    from realtime import hub as hub_module
+
+    settings.PRESENCE_REDIS_URL = redis_server.url
+    settings.PRESENCE_PREFIX = "t:burst"
+    hub = hub_module.get_hub()
+    users = list(range(1, 1001))
+    conns = [SimpleNamespace(user_entry={"id": u, "name": f"u{u}"}) for u in users]
+    for start in range(0, len(conns), 50):  # the joins themselves, in waves under the pool
+        for conn in conns[start : start + 50]:
+            hub._presence_add(5, conn, "learner")  # type: ignore[arg-type]
+        await asyncio.wait(list(hub.presence_tasks), timeout=10)
+
+    with caplog.at_level("WARNING", logger="realtime.hub"):
+        results = await asyncio.gather(*(hub._presence_list(5) for _ in users))
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+    assert all({e["user"]["id"] for e in entries} == set(users) for entries in results)
