@@ -239,9 +239,12 @@ class RedisPresence:
 
             for old in [old for old in self._clients if old.is_closed()]:
                 del self._clients[old]
-            client = self._clients[loop] = aioredis.Redis.from_url(
-                self.url, socket_timeout=2, socket_connect_timeout=2
+            # A blocking pool: a burst of joins and leaves (hundreds of people at once)
+            # waits for a connection instead of failing with MaxConnectionsError.
+            pool = aioredis.BlockingConnectionPool.from_url(
+                self.url, max_connections=50, timeout=5, socket_timeout=2, socket_connect_timeout=2
             )
+            client = self._clients[loop] = aioredis.Redis.from_pool(pool)  # closes it too
         return client
 
     async def _eval(self, script: str, keys: list[str], args: list[Any]) -> Any:
