@@ -32,6 +32,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from array import array
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -46,6 +47,11 @@ from dashboard.gcwatch import HeapPolicy
 from realtime import protocol
 from realtime.presence import MemoryPresence, RedisPresence, presence_store
 from realtime.protocol import PresenceEntry, UserRef
+
+try:  # the fan-out's sends in C with the GIL released (setup.py; optional)
+    from realtime._sendmany import send_many
+except ImportError:  # pragma: no cover - built by ``pip install``; without it, transports
+    send_many = None
 
 logger = logging.getLogger(__name__)
 
@@ -174,6 +180,7 @@ class Connection:
         "close_sent",
         "closed",
         "direct",
+        "fd",
         "hub",
         "last_rx",
         "on_closed",
@@ -206,6 +213,25 @@ class Connection:
         self.auth_deadline: float | None = now + float(settings.WS_AUTH_TIMEOUT)
         self.on_closed: Callable[[], None] | None = None
         self.direct: Any = _direct_protocol(send)
+        # The socket's descriptor when fan-outs may write to it natively (-1: never).
+        self.fd = -1
+        if self.direct is not None and send_many is not None and settings.WS_NATIVE_SEND:
+            sock = self.direct.transport.get_extra_info("socket")
+            self.fd = sock.fileno() if sock is not None else -1
+
+    def writable_now(self) -> bool:
+        """Whether bytes written to the socket now go out in order: the socket is open
+        and nothing is queued before them (in the outbox or the transport's buffer)."""
+        proto = self.direct
+        if self.closed or self.outbox or proto is None:
+            return False
+        transport = proto.transport
+        return (
+            proto.writable.is_set()
+            and not proto.close_sent
+            and not transport.is_closing()
+            and not transport.get_write_buffer_size()
+        )
 
     # Sending ---------------------------------------------------------------------------
 
@@ -390,6 +416,9 @@ class Hub:
             deque()
         )
         self.fanout_task: asyncio.Task[None] | None = None
+        # Deliveries written by ``send_many``, and those of them that came up short.
+        self.native_sends = 0
+        self.native_short_writes = 0
         self.started = False
         self.stopping = False
         self._start_lock = asyncio.Lock()
@@ -759,29 +788,58 @@ class Hub:
         try:
             while fanout:
                 subs, _, _, events = fanout.popleft()
+                data = events[0][2] if len(events) == 1 else b"".join(e[2] for e in events)
                 for start in range(0, len(subs), FANOUT_SLICE):
                     if start:
                         await asyncio.sleep(0)
-                    if len(events) == 1:
-                        seq, text, frame = events[0]
-                        for sub in subs[start : start + FANOUT_SLICE]:
-                            if sub.live:
-                                if seq > sub.last_seq:
-                                    sub.last_seq = sub.pushed = seq
-                                    sub.conn.push(text, frame)
-                            elif not sub.conn.closed:
-                                sub.buffer.append((seq, text))
-                        continue
-                    for sub in subs[start : start + FANOUT_SLICE]:
-                        if sub.live:
-                            fresh = [e for e in events if e[0] > sub.last_seq]
-                            if fresh:
-                                sub.last_seq = sub.pushed = fresh[-1][0]
-                                sub.conn.push_many(fresh)
-                        elif not sub.conn.closed:
-                            sub.buffer.extend((seq, text) for seq, text, _ in events)
+                    self._fan_slice(subs[start : start + FANOUT_SLICE], events, data)
         finally:
             self.fanout_task = None
+
+    def _fan_slice(
+        self, subs: list[Subscription], events: list[tuple[int, str, bytes]], data: bytes
+    ) -> None:
+        """Pass ``events`` (in seq order; ``data`` their frames' bytes together) to ``subs``.
+
+        Each live socket gets the events it does not have yet. Those that can take bytes at
+        once get ``data`` in one native call for the whole slice (``send_many``, the GIL
+        released for the system calls); the rest, and all when the extension is missing, go
+        through ``Connection.push``. A socket still replaying buffers the events.
+        """
+        first, last = events[0][0], events[-1][0]
+        fds = array("i")
+        direct: list[Connection] = []
+        for sub in subs:
+            conn = sub.conn
+            if not sub.live:
+                if not conn.closed:
+                    sub.buffer.extend((seq, text) for seq, text, _ in events)
+                continue
+            if last <= sub.last_seq:
+                continue
+            if first > sub.last_seq:  # all of them are new to it: the common case
+                sub.last_seq = sub.pushed = last
+                if conn.fd >= 0 and conn.writable_now():
+                    fds.append(conn.fd)
+                    direct.append(conn)
+                elif len(events) == 1:
+                    conn.push(events[0][1], data)
+                else:
+                    conn.push_many(events)
+                continue
+            fresh = [e for e in events if e[0] > sub.last_seq]
+            sub.last_seq = sub.pushed = fresh[-1][0]
+            conn.push_many(fresh)
+        if direct:
+            assert send_many is not None
+            # No await between the checks above and these writes: every socket is still open
+            # and its descriptor still its own. One that took less than all gets the rest
+            # through its transport (queued in order, or the error seen as on any write).
+            short = send_many(fds, data)
+            for index, sent in short:
+                direct[index].direct.transport.write(data[sent:])
+            self.native_sends += len(direct)
+            self.native_short_writes += len(short)
 
     def _fan_out(self, topic: Topic, text: str) -> None:
         frame = wire(text)

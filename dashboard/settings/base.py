@@ -248,6 +248,9 @@ WS_RATE_PER_SECOND = 30  # client frames a second, sustained (over it: close 100
 WS_RATE_BURST = 60  # frames allowed in a burst above the sustained rate
 WS_MAX_TOPICS = 50
 WS_SEND_QUEUE = 1000  # frames queued for one socket; a client that falls behind: close 4408
+# Fan-outs write to sockets in one C call with the GIL released (realtime/_sendmany.c);
+# off: one transport write per socket, as without the compiled extension.
+WS_NATIVE_SEND = env_bool("WS_NATIVE_SEND", True)
 WS_REPLAY_MAX = 1000  # more events to replay than this: recovered false
 WS_SWEEP_INTERVAL = 1.0  # how often idle and unauthenticated sockets are looked for
 REALTIME_PUBLISH_TIMEOUT = 2.0  # a publish from outside the server's event loop gives up after

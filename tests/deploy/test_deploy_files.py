@@ -71,6 +71,9 @@ def test_dockerfile_builds_wheels_then_runs_slim_as_a_non_root_user():
     assert 'CMD ["/app/deploy/entrypoint.sh", "healthcheck"]' in text
     # Not installed as a package, so the code root must be on the path for every command.
     assert "PYTHONPATH=/app" in text
+    # The fan-out's C extension is compiled in the build stage (the runtime has no gcc).
+    assert "RUN python setup.py build_ext --inplace" in text
+    assert "COPY --from=build /src/realtime/_sendmany.*.so realtime/" in text
     assert 'ENTRYPOINT ["/app/deploy/entrypoint.sh"]' in text
     assert 'CMD ["web"]' in text
 
