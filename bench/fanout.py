@@ -29,6 +29,7 @@ import contextlib
 import json
 import multiprocessing as mp
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -77,6 +78,19 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def raise_fd_limit(wanted: int) -> int:
+    """Raise this process's open-file limit (the servers and workers inherit it) to
+    ``wanted`` when allowed (root may raise the hard limit), else to the hard limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= wanted:
+        return soft
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, max(wanted, hard)))
+    except (ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 def pct(values: list[float], q: float) -> float:
@@ -543,6 +557,8 @@ def main() -> None:
         help="seconds of writes at the same rate before the measured ones (not counted)",
     )
     args = parser.parse_args()
+    # A socket is a descriptor on each side: one server holds them all with --servers 1.
+    fd_limit = raise_fd_limit(args.clients + 4096)
 
     world = World(args)
     workers: list[tuple[Any, Any]] = []
@@ -601,9 +617,11 @@ def main() -> None:
                 writer.reset()
             started = time.monotonic()
             before = world.stats()
+            gen_before = [proc_stats(proc.pid)[0] for _, proc in workers]
             writer.run(args.rate, args.duration)
             wall = time.monotonic() - started
             run_stats = world.stats()
+            gen_cpu = sum(proc_stats(p.pid)[0] for _, p in workers) - sum(gen_before)
             time.sleep(args.drain)  # let the last events arrive
             stats_cpu = before
 
@@ -635,6 +653,8 @@ def main() -> None:
             "redis": bool(world.redis),
             "layer": args.layer if world.redis else "in-memory",
             "closes": closes,
+            "native_send": os.environ.get("WS_NATIVE_SEND", "1"),
+            "fd_limit": fd_limit,
         }
         rss_per_conn = [
             (held[1] - idle[1]) / max(1, connected / args.servers)
@@ -649,6 +669,8 @@ def main() -> None:
                 round((r[0] - b[0]) / wall * 100, 1)
                 for b, r in zip(stats_cpu, run_stats, strict=True)
             ]
+            # The load generator's share of the same 2 cores (all its processes).
+            report["loadgen_cpu_percent"] = round(gen_cpu / wall * 100, 1)
             events = {}
             after = min(writer.seqs) - 1 if writer.seqs else 0
             while writer.seqs and after < max(writer.seqs):
