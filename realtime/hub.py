@@ -390,6 +390,34 @@ class _PresenceReads:
         self.waiting: asyncio.Future[list[PresenceEntry]] | None = None
 
 
+class _PresenceDiffs:
+    """Presence changes of one cohort waiting to be published, netted per person.
+
+    A burst of joins (a class opening the dashboard at 9:00) is one message, not one per
+    person: a thousand publishes at once timed out on a loaded machine. A join and a
+    leave of the same person cancel out, so a message never holds both for one person.
+    """
+
+    __slots__ = ("changes",)
+
+    def __init__(self) -> None:
+        self.changes: dict[int, tuple[bool, PresenceEntry]] = {}  # user -> (joined, entry)
+
+    def add(self, joined: bool, entry: PresenceEntry) -> None:
+        uid = entry["user"]["id"]
+        before = self.changes.get(uid)
+        if before is not None and before[0] != joined:
+            del self.changes[uid]  # back to what subscribers last heard
+        else:
+            self.changes[uid] = (joined, entry)
+
+    def take(self) -> tuple[list[PresenceEntry], list[PresenceEntry]]:
+        changes, self.changes = self.changes, {}
+        joins = [entry for joined, entry in changes.values() if joined]
+        leaves = [entry for joined, entry in changes.values() if not joined]
+        return joins, leaves
+
+
 class _NoHeapPolicy:
     def tick(self, sockets: int, opened: int, closed: int) -> None:
         return None
@@ -411,6 +439,7 @@ class Hub:
         self.tasks: list[asyncio.Task[None]] = []
         self.presence_tasks: set[asyncio.Task[None]] = set()
         self.presence_reads: dict[int, _PresenceReads] = {}  # cohort -> its snapshot reads
+        self.presence_diffs: dict[int, _PresenceDiffs] = {}  # cohort -> its unpublished changes
         # Queued fan-outs: (sockets, topic, topic version, [(seq, text, frame bytes)]).
         self.fanout: deque[tuple[list[Subscription], Topic, int, list[tuple[int, str, bytes]]]] = (
             deque()
@@ -946,7 +975,7 @@ class Hub:
         try:
             joined = await self.presence.join(cohort_id, entry)
             if joined is not None:
-                await self._presence_publish(cohort_id, [joined], [])
+                self._presence_publish(cohort_id, joined, joined=True)
         except Exception as exc:
             logger.warning("presence join failed: %r", exc)
         finally:
@@ -960,7 +989,7 @@ class Hub:
         try:
             left = await self.presence.leave(cohort_id, user_id)
             if left is not None:
-                await self._presence_publish(cohort_id, [], [left])
+                self._presence_publish(cohort_id, left, joined=False)
         except Exception as exc:
             logger.warning("presence leave failed: %r", exc)
 
@@ -1004,13 +1033,29 @@ class Hub:
                 if waiters is not None and not waiters.done():
                     waiters.set_result([])  # the reader was cancelled: never leave them hanging
 
-    async def _presence_publish(
-        self, cohort_id: int, joins: list[PresenceEntry], leaves: list[PresenceEntry]
-    ) -> None:
-        await self.group_send(
-            cohort_group(cohort_id),
-            {"type": MSG_PRESENCE, "cohort": cohort_id, "joins": joins, "leaves": leaves},
-        )
+    def _presence_publish(self, cohort_id: int, entry: PresenceEntry, *, joined: bool) -> None:
+        """Queue a join or leave for the cohort's next presence message.
+
+        One publisher per cohort at a time: changes that arrive while it publishes go out
+        together in the next message, in order after it.
+        """
+        diffs = self.presence_diffs.get(cohort_id)
+        if diffs is None:
+            diffs = self.presence_diffs[cohort_id] = _PresenceDiffs()
+            self._presence_task(self._presence_publisher(cohort_id, diffs))
+        diffs.add(joined, entry)
+
+    async def _presence_publisher(self, cohort_id: int, diffs: _PresenceDiffs) -> None:
+        try:
+            while diffs.changes:
+                joins, leaves = diffs.take()
+                if joins or leaves:
+                    message = {"type": MSG_PRESENCE, "cohort": cohort_id}
+                    await self.group_send(
+                        cohort_group(cohort_id), {**message, "joins": joins, "leaves": leaves}
+                    )
+        finally:
+            del self.presence_diffs[cohort_id]
 
     async def _presence_loop(self) -> None:
         """Refresh this process's viewers and expire those of dead processes."""
@@ -1022,11 +1067,11 @@ class Hub:
             try:
                 entries = [(cid, slot[1]) for (cid, _), slot in self.local_presence.items()]
                 for cohort_id, entry in await self.presence.heartbeat(entries):
-                    await self._presence_publish(cohort_id, [entry], [])
+                    self._presence_publish(cohort_id, entry, joined=True)
                 if self.loop.time() >= next_sweep:
                     next_sweep = self.loop.time() + sweep_every
                     for cohort_id, entry in await self.presence.sweep():
-                        await self._presence_publish(cohort_id, [], [entry])
+                        self._presence_publish(cohort_id, entry, joined=False)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

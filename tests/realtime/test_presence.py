@@ -339,3 +339,50 @@ async def test_a_thousand_joins_and_presence_lists_at_once_on_redis_all_see_the_
         results = await asyncio.gather(*(hub._presence_list(5) for _ in users))
     assert not [r for r in caplog.records if r.levelname == "WARNING"]
     assert all({e["user"]["id"] for e in entries} == set(users) for entries in results)
+
+
+@pytest.mark.parametrize(
+    ("changes", "published"),
+    [
+        ([(True, 1), (True, 2)], ([1, 2], [])),
+        ([(True, 1), (False, 1)], ([], [])),  # came and went: subscribers never knew
+        ([(False, 1), (True, 1)], ([], [])),  # left and came back: still there
+        ([(True, 1), (False, 1), (True, 1), (False, 2)], ([1], [2])),
+    ],
+)
+def test_presence_changes_of_one_person_net_out_in_a_message(changes, published):
+    from realtime.hub import _PresenceDiffs
+
+    diffs = _PresenceDiffs()
+    for joined, user_id in changes:
+        diffs.add(joined, entry(user_id))
+    joins, leaves = diffs.take()
+    assert ([e["user"]["id"] for e in joins], [e["user"]["id"] for e in leaves]) == published
+    assert diffs.take() == ([], [])
+
+
+async def test_a_burst_of_joins_is_published_as_a_few_messages_in_order():
+    # One publish per join was a thousand concurrent publishes: they timed out under load.
+    from types import SimpleNamespace
+
+    from realtime import hub as hub_module
+
+    hub = hub_module.get_hub()
+    published: list[dict] = []
+
+    async def slow_send(group, message):
+        published.append(message)
+        await asyncio.sleep(0.05)
+
+    hub.group_send = slow_send  # type: ignore[method-assign]
+    conns = {u: SimpleNamespace(user_entry={"id": u, "name": f"u{u}"}) for u in range(1, 301)}
+    for conn in conns.values():
+        hub._presence_add(9, conn, "learner")  # type: ignore[arg-type]
+    await until(lambda: published)
+    for u in (1, 2):  # leave while the first message is on its way
+        hub._presence_remove(9, conns[u])  # type: ignore[arg-type]
+    await until(lambda: not hub.presence_diffs and not hub.presence_tasks)
+    assert len(published) <= 3
+    joined = [e["user"]["id"] for m in published for e in m["joins"]]
+    assert sorted(joined) == list(range(1, 301))
+    assert published[-1]["leaves"] and [e["user"]["id"] for e in published[-1]["leaves"]] == [1, 2]
