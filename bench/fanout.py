@@ -80,6 +80,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def mark(what: str) -> None:
+    """Timestamp a phase on stderr in the servers' log format."""
+    stamp = f"{datetime.now():%Y-%m-%d %H:%M:%S,%f}"[:23]
+    print(stamp, "bench:", what, file=sys.stderr, flush=True)
+
+
 def raise_fd_limit(wanted: int) -> int:
     """Raise this process's open-file limit (the servers and workers inherit it) to
     ``wanted`` when allowed (root may raise the hard limit), else to the hard limit."""
@@ -613,6 +619,7 @@ def main() -> None:
             connected += ok
             failures += failed
             connect_wall = max(connect_wall, wall)
+        mark(f"{connected} clients connected")
         time.sleep(1.0)
         held_stats = world.stats()
 
@@ -631,8 +638,11 @@ def main() -> None:
             started = time.monotonic()
             before = world.stats()
             gen_before = [proc_stats(proc.pid)[0] for _, proc in workers]
+            # Marks on stderr, beside the servers' log lines (collector pauses, ...).
+            mark("measured writes start")
             writer.run(args.rate, args.duration)
             wall = time.monotonic() - started
+            mark("measured writes end")
             run_stats = world.stats()
             gen_cpu = sum(proc_stats(p.pid)[0] for _, p in workers) - sum(gen_before)
             time.sleep(args.drain)  # let the last events arrive
