@@ -625,9 +625,14 @@ def main() -> None:
 
         writer = Writer(world.ports, writer_token, cohort_id, learners)
         if args.idle:
+            # What holding the sockets costs: pings, sweeps, presence heartbeats.
+            stats_cpu = world.stats()
+            gen_before = [proc_stats(proc.pid)[0] for _, proc in workers]
+            started = time.monotonic()
             time.sleep(args.hold)
             run_stats = world.stats()
-            wall = args.hold
+            wall = time.monotonic() - started
+            gen_cpu = sum(proc_stats(p.pid)[0] for _, p in workers) - sum(gen_before)
         else:
             if args.warmup:
                 # The same writes, uncounted: the first requests of each server thread,
@@ -687,13 +692,12 @@ def main() -> None:
         report["rss_held_mb"] = [round(s[1] / 2**20, 1) for s in held_stats]
         report["rss_per_conn_kb"] = [round(r / 1024, 1) for r in rss_per_conn]
 
+        report["cpu_percent"] = [
+            round((r[0] - b[0]) / wall * 100, 1) for b, r in zip(stats_cpu, run_stats, strict=True)
+        ]
+        # The load generator's share of the same 2 cores (all its processes).
+        report["loadgen_cpu_percent"] = round(gen_cpu / wall * 100, 1)
         if not args.idle:
-            report["cpu_percent"] = [
-                round((r[0] - b[0]) / wall * 100, 1)
-                for b, r in zip(stats_cpu, run_stats, strict=True)
-            ]
-            # The load generator's share of the same 2 cores (all its processes).
-            report["loadgen_cpu_percent"] = round(gen_cpu / wall * 100, 1)
             events = {}
             after = min(writer.seqs) - 1 if writer.seqs else 0
             while writer.seqs and after < max(writer.seqs):

@@ -1,10 +1,31 @@
 from __future__ import annotations
 
+import sys
+
 import pytest
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.factories import CohortWorld, make_cohort, make_user
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """pytest-django's test databases, with the connections other threads kept closed first.
+
+    ``CONN_MAX_AGE`` keeps a connection per thread: asgiref's thread for
+    ``database_sync_to_async`` and the HTTP handler's kept threads hold theirs until the
+    end of the run, and PostgreSQL refuses to drop a database that is still in use.
+    """
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result(10)
+    asgi = sys.modules.get("dashboard.asgi")
+    if asgi is not None:
+        for executor in asgi.django_asgi_app.threads._idle:
+            executor.submit(connections.close_all).result(10)
 
 
 @pytest.fixture
