@@ -103,6 +103,26 @@ class LiveConsumer(AsyncConsumer):
 
     conn: Connection | None = None
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Channels' loop, without a task per message.
+
+        ``AsyncConsumer`` waits for each message in a new task through
+        ``asyncio.wait`` (``channels.utils.await_many_dispatch``, made for a socket and a
+        channel at once). A socket here has only the socket, and its tasks would live
+        from one frame to the next (20 s between a client's pings): ~30 objects a frame
+        moving through the collector's young generations, which at 5,000 sockets held
+        ~90,000 objects and made each young collection a 70-90 ms pause
+        (docs/performance.md). Awaiting ``receive()`` directly keeps one coroutine.
+        """
+        self.scope = scope
+        self.channel_layer = None  # no per-socket channel (channel_layer_alias)
+        self.base_send = send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
+
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Skip AsyncConsumer.dispatch's per-message aclose_old_connections() thread hop:
         # the ORM runs only under database_sync_to_async, which does that itself.

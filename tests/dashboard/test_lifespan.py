@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import time
 from typing import Any
 
 import pytest
@@ -62,3 +63,25 @@ def test_a_collection_is_logged_as_a_warning_only_past_the_threshold(caplog, thr
     if logged:
         assert "garbage collection paused the process" in records[0].getMessage()
         assert records[0].gc_generation == 2  # type: ignore[attr-defined]
+
+
+def test_a_collection_that_waited_in_a_finalizer_says_how_little_of_it_was_collecting(caplog):
+    from dashboard import gcwatch
+
+    class Sleeper:
+        def __del__(self) -> None:
+            time.sleep(0.08)  # off the CPU, as a finalizer that handed the GIL away
+
+    cycle = Sleeper()
+    cycle.self = cycle  # type: ignore[attr-defined]
+    del cycle
+    gcwatch.install(50)
+    try:
+        with caplog.at_level(logging.WARNING, logger="dashboard.gcwatch"):
+            gc.collect(0)  # the young cycle only: the test process's own heap is large
+    finally:
+        gcwatch.uninstall()
+    (record,) = [r for r in caplog.records if r.name == "dashboard.gcwatch"]
+    assert record.gc_pause_ms >= 80  # type: ignore[attr-defined]
+    assert record.gc_cpu_ms < record.gc_pause_ms / 2  # type: ignore[attr-defined]
+    assert "of it collecting" in record.getMessage()

@@ -128,6 +128,34 @@ async def test_ping_is_answered_with_pong_echoing_ref(sockets):
     assert await sock.recv() == {"type": "pong"}
 
 
+async def test_a_socket_waits_for_its_frames_in_one_task_not_one_per_frame():
+    # A task per frame would live from one frame to the next (20 s between a client's
+    # pings) and load the collector's young generations (docs/performance.md).
+    from channels.testing import WebsocketCommunicator
+
+    from tests.realtime.conftest import Socket, application
+
+    world = await make_world()
+    waited_in: set[asyncio.Task | None] = set()
+
+    async def app(scope, receive, send):
+        async def watched_receive():
+            waited_in.add(asyncio.current_task())
+            return await receive()
+
+        await application()(scope, watched_receive, send)
+
+    sock = Socket(WebsocketCommunicator(app, "/ws/live/"))
+    assert (await sock.c.connect(timeout=3))[0]
+    await sock.send({"type": "auth", "token": token_for(world.mentor)})
+    assert (await sock.recv())["type"] == "welcome"
+    for _ in range(20):
+        await sock.send({"type": "ping"})
+        assert await sock.recv() == {"type": "pong"}
+    await sock.close()
+    assert len(waited_in) == 1
+
+
 async def test_mentor_subscribes_and_gets_live_events_in_order(sockets):
     world = await make_world()
     sock = await sockets.open(world.mentor)
