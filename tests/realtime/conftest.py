@@ -18,7 +18,7 @@ from django.test import Client
 from rest_framework_simplejwt.tokens import AccessToken
 
 from realtime.hub import stop_hub
-from tests.support import REDIS_SERVER, RedisServer
+from tests.support import REDIS_SERVER, RedisServer, free_port
 
 
 @pytest.fixture(autouse=True)
@@ -190,3 +190,35 @@ def redis_layer(settings, redis_server):
     channel_layers.backends.clear()
     yield redis_server
     channel_layers.backends.clear()
+
+
+# --------------------------------------------------------------------------------------
+# A real server
+# --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def server(transactional_db, settings):
+    """uvicorn on this test's loop, serving the project's ASGI application."""
+    import uvicorn
+
+    from dashboard.asgi import application
+
+    settings.WS_NATIVE_SEND = True
+    port = free_port()
+    config = uvicorn.Config(
+        application,
+        host="127.0.0.1",
+        port=port,
+        ws="websockets-sansio",
+        ws_max_size=65536,
+        ws_per_message_deflate=False,
+        lifespan="off",
+        log_level="warning",
+    )
+    srv = uvicorn.Server(config)
+    task = asyncio.ensure_future(srv.serve())
+    await wait_for(lambda: srv.started)
+    yield f"ws://127.0.0.1:{port}/ws/live/"
+    srv.should_exit = True
+    await asyncio.wait_for(task, 10)

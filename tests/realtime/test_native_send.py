@@ -21,8 +21,7 @@ from asgiref.sync import sync_to_async
 from websockets.asyncio.client import connect
 
 from realtime import hub as hub_module
-from tests.realtime.conftest import token_for, wait_for
-from tests.support import free_port
+from tests.realtime.conftest import token_for
 
 try:
     from realtime._sendmany import send_many
@@ -100,33 +99,6 @@ def test_descriptors_must_be_a_buffer_of_c_ints():
 # --------------------------------------------------------------------------------------
 # The hub behind a real uvicorn server
 # --------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def server(transactional_db, settings):
-    """uvicorn on this test's loop, serving the project's ASGI application."""
-    import uvicorn
-
-    from dashboard.asgi import application
-
-    settings.WS_NATIVE_SEND = True
-    port = free_port()
-    config = uvicorn.Config(
-        application,
-        host="127.0.0.1",
-        port=port,
-        ws="websockets-sansio",
-        ws_max_size=65536,
-        ws_per_message_deflate=False,
-        lifespan="off",
-        log_level="warning",
-    )
-    srv = uvicorn.Server(config)
-    task = asyncio.ensure_future(srv.serve())
-    await wait_for(lambda: srv.started)
-    yield f"ws://127.0.0.1:{port}/ws/live/"
-    srv.should_exit = True
-    await asyncio.wait_for(task, 10)
 
 
 async def subscribed_client(url: str, user, topic: str):
