@@ -30,6 +30,7 @@ from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.conf import settings
 from django.core.handlers import base
 from django.core.handlers.asgi import ASGIHandler
+from django.db import connections
 from django.http import HttpRequest, HttpResponseBase
 
 
@@ -58,6 +59,18 @@ class RequestThreads:
                 self._idle.append(executor)
                 return
         executor.shutdown(wait=False)
+
+    def close(self) -> None:
+        """Close the idle threads' database connections and stop the threads.
+
+        Each kept thread keeps its connections (``CONN_MAX_AGE``); PostgreSQL will not
+        drop a database that a connection still uses.
+        """
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for executor in idle:
+            executor.submit(connections.close_all).result(10)
+            executor.shutdown()
 
 
 class SyncChainASGIHandler(ASGIHandler):

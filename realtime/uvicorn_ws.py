@@ -18,8 +18,6 @@ from __future__ import annotations
 
 from typing import Any
 
-_installed = False
-
 
 def _handle_parser_exception(self: Any) -> None:
     if self.close_sent:
@@ -38,12 +36,8 @@ def _handle_parser_exception(self: Any) -> None:
 
 def install() -> None:
     """Patch uvicorn's websockets-sansio protocol (idempotent; no-op without uvicorn)."""
-    global _installed
-    if _installed:
-        return
     try:
         from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
     except ImportError:  # pragma: no cover - served by another ASGI server
         return
     WebSocketsSansIOProtocol.handle_parser_exception = _handle_parser_exception  # type: ignore[method-assign]
-    _installed = True

@@ -24,8 +24,7 @@ def django_db_setup(django_db_setup):
     SyncToAsync.single_thread_executor.submit(connections.close_all).result(10)
     asgi = sys.modules.get("dashboard.asgi")
     if asgi is not None:
-        for executor in asgi.django_asgi_app.threads._idle:
-            executor.submit(connections.close_all).result(10)
+        asgi.django_asgi_app.threads.close()
 
 
 @pytest.fixture

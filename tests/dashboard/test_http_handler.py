@@ -101,11 +101,7 @@ def handler():
     with override_settings(ROOT_URLCONF=__name__, MIDDLEWARE=MIDDLEWARE, HTTP_THREADS=2):
         handler = SyncChainASGIHandler()
         yield handler
-    # The kept threads keep their connections: close them, or the test database cannot
-    # be dropped at the end of the run.
-    for executor in handler.threads._idle:
-        executor.submit(connections.close_all).result(5)
-        executor.shutdown()
+    handler.threads.close()  # or the test database cannot be dropped at the end of the run
 
 
 @pytest.mark.django_db(transaction=True)
@@ -163,6 +159,26 @@ def test_request_threads_keep_at_most_keep_idle_executors():
     assert threads.lend() is first
     with pytest.raises(RuntimeError):
         second.submit(print)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_closing_request_threads_closes_their_connections_and_stops_them():
+    threads = RequestThreads(keep=1)
+    executor = threads.lend()
+
+    def open_connection():
+        wrapper = connections["default"]  # this thread's own
+        wrapper.ensure_connection()
+        return wrapper
+
+    kept = executor.submit(open_connection).result(5)
+    threads.give_back(executor)
+    assert kept.connection is not None  # CONN_MAX_AGE: the thread keeps it
+    threads.close()
+    assert kept.connection is None
+    assert threads._idle == []
+    with pytest.raises(RuntimeError):
+        executor.submit(print)
 
 
 def test_the_server_process_hands_the_gil_over_at_the_configured_interval(settings):
