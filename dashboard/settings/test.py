@@ -18,6 +18,11 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
         "NAME": os.path.join(tempfile.gettempdir(), f"dashboard-test-{os.getpid()}.sqlite3")
     }
 
+else:
+    # A test that leaves a transaction open would make the next flush (TRUNCATE) wait
+    # on its locks forever: fail that wait after a minute, with PostgreSQL's message.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c lock_timeout=60000"  # noqa: F405
+
 # With REDIS_URL, keep this run's keys apart from any server using the same Redis, so the
 # suite only ever deletes what it wrote (tests/conftest.py clears by this prefix).
 TEST_KEY_PREFIX = f"test{os.getpid()}"

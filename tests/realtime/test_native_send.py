@@ -103,11 +103,12 @@ def test_descriptors_must_be_a_buffer_of_c_ints():
 
 async def subscribed_client(url: str, user, topic: str):
     ws = await connect(url, max_size=2**20)
-    await ws.send(json.dumps({"type": "auth", "token": token_for(user)}))
-    assert json.loads(await ws.recv())["type"] == "welcome"
-    await ws.send(json.dumps({"type": "subscribe", "topic": topic}))
-    while (frame := json.loads(await ws.recv()))["type"] != "subscribed":
-        pass
+    async with asyncio.timeout(10):
+        await ws.send(json.dumps({"type": "auth", "token": token_for(user)}))
+        assert json.loads(await ws.recv())["type"] == "welcome"
+        await ws.send(json.dumps({"type": "subscribe", "topic": topic}))
+        while (frame := json.loads(await ws.recv()))["type"] != "subscribed":
+            pass
     return ws, frame["seq"]
 
 
