@@ -390,8 +390,14 @@ class Client(asyncio.Protocol):
             self.ready.set_exception(RuntimeError("lost"))
 
 
-def worker_main(conn: Any, ports: list[int], tokens: list[str], topic: str, n: int, seed: int):
+def worker_main(
+    conn: Any, ports: list[int], tokens: list[str], topic: str, n: int, seed: int, nice: int
+):
     """One load-generator process: ``n`` clients spread over the servers."""
+    if nice:
+        # The clients stand in for other machines: they yield the shared cores to the
+        # servers when both want them (the REST writer keeps the normal priority).
+        os.nice(nice)
     with contextlib.suppress(ImportError):
         import uvloop
 
@@ -562,6 +568,13 @@ def main() -> None:
     parser.add_argument("--layer", choices=["pubsub", "core"], default="pubsub")
     parser.add_argument("--baseline", action="store_true", help="the Channels tutorial way")
     parser.add_argument("--workers", type=int, default=2, help="load-generator processes")
+    parser.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="niceness of the load-generator processes (e.g. 10: they yield the cores to "
+        "the servers, as clients on other machines would)",
+    )
     parser.add_argument("--users", type=int, default=20, help="distinct viewers (presence)")
     parser.add_argument("--learners", type=int, default=20, help="learners written to")
     parser.add_argument("--idle", action="store_true", help="connect and hold, no writes")
@@ -607,7 +620,7 @@ def main() -> None:
             parent, child = ctx.Pipe()
             proc = ctx.Process(
                 target=worker_main,
-                args=(child, world.ports, tokens, f"cohort:{cohort_id}", n, i),
+                args=(child, world.ports, tokens, f"cohort:{cohort_id}", n, i, args.nice),
                 daemon=True,
             )
             proc.start()
@@ -683,6 +696,7 @@ def main() -> None:
             "closes": closes,
             "native_send": os.environ.get("WS_NATIVE_SEND", "1"),
             "fd_limit": fd_limit,
+            "loadgen_nice": args.nice,
         }
         rss_per_conn = [
             (held[1] - idle[1]) / max(1, connected / args.servers)
