@@ -34,7 +34,7 @@ import logging
 import uuid
 from array import array
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -65,6 +65,9 @@ METRICS_GROUP = "metrics.cache"
 
 # Sockets served between two yields to the event loop during one event's fan-out.
 FANOUT_SLICE = 256
+
+# Seconds the hub's shutdown waits on each of its steps (``Hub.stop``).
+STOP_WAIT = 2.0
 
 
 def cohort_group(cohort_id: int) -> str:
@@ -479,28 +482,31 @@ class Hub:
                 self.tasks.append(spawn(self._health_loop(), name="realtime-health"))
 
     async def stop(self) -> None:
-        """Close every socket (1001), say goodbye in presence, leave the groups."""
+        """Close every socket (1001), say goodbye in presence, leave the groups.
+
+        Every wait is bounded by ``STOP_WAIT``: a peer that does not read, or a layer stuck
+        in its own clean-up (channels-redis unsubscribes when its ``receive`` is
+        cancelled, and waits on a Redis that may have stopped answering), is left behind
+        rather than holding up the server's shutdown.
+        """
         self.stopping = True
-        for conn in list(self.connections):
-            await conn.close(protocol.CLOSE_GOING_AWAY)
-        await asyncio.sleep(0)
+        closing = [conn.close_soon(protocol.CLOSE_GOING_AWAY) for conn in list(self.connections)]
+        await _settle([task for task in closing if task is not None], "closing sockets")
         if self.presence_tasks:  # say goodbye before the presence client closes
-            await asyncio.wait(list(self.presence_tasks), timeout=2.0)
+            await _settle(list(self.presence_tasks), "presence goodbyes")
         for task in self.tasks:
             task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(BaseException):
-                await task
+        await _settle(self.tasks, "the hub's loops")
         self.tasks = []
         if self.fanout_task is not None:
             self.fanout_task.cancel()
         self.fanout.clear()
-        for topic in list(self.topics.values()):
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.layer.group_discard(topic.group, self.channel), 1.0)
+        await _settle(
+            [self.layer.group_discard(topic.group, self.channel) for topic in self.topics.values()],
+            "leaving the groups",
+        )
         self.topics.clear()
-        with contextlib.suppress(Exception):
-            await self.presence.close()
+        await _settle([self.presence.close()], "closing presence")
         self.started = False
 
     # Connections -----------------------------------------------------------------------
@@ -1126,6 +1132,27 @@ class Hub:
 
 _hubs: dict[asyncio.AbstractEventLoop, Hub] = {}
 _server_loop: asyncio.AbstractEventLoop | None = None
+
+
+async def _settle(aws: Iterable[Awaitable[Any]], what: str) -> None:
+    """Wait up to ``STOP_WAIT`` for ``aws``; log and leave behind what is still running.
+
+    Never raises: what failed is logged at debug level (the hub is going away).
+    """
+    tasks = [asyncio.ensure_future(aw) for aw in aws]
+    if not tasks:
+        return
+    done, pending = await asyncio.wait(tasks, timeout=STOP_WAIT)
+    for task in done:
+        if not task.cancelled() and task.exception() is not None:
+            logger.debug("stopping the hub: %s failed", what, exc_info=task.exception())
+    if pending:
+        logger.warning(
+            "stopping the hub: %s, %d task(s) still running after %.0f s, left behind",
+            what,
+            len(pending),
+            STOP_WAIT,
+        )
 
 
 def get_hub() -> Hub:

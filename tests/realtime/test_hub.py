@@ -1,13 +1,15 @@
 """The hub: its sequencer fills a gap from the database (never skips one that is there),
-and its sweep reports the socket counts to the heap policy."""
+its sweep reports the socket counts to the heap policy, and its shutdown is bounded."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import InMemoryChannelLayer
 
 from dashboard.models import Event
 from realtime import broadcasting, protocol
@@ -86,3 +88,41 @@ async def test_the_sweep_reports_the_socket_count_to_the_heap_policy(sockets):
     while ticks[-1] != (1, 2, 1) and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     assert ticks[-1] == (1, 2, 1)
+
+
+class LayerStuckInCleanUp(InMemoryChannelLayer):
+    """A layer whose ``receive``, once cancelled, never finishes its clean-up: what
+    channels-redis does when it unsubscribes from a Redis that stopped answering."""
+
+    async def receive(self, channel: str) -> dict:
+        try:
+            return await super().receive(channel)
+        except asyncio.CancelledError:
+            await asyncio.Event().wait()
+            raise
+
+
+async def test_stopping_leaves_behind_a_task_stuck_in_the_layer_instead_of_hanging(
+    sockets, monkeypatch
+):
+    # The previous CI run hung for an hour here: stop() awaited the receive loop, which
+    # was stuck unsubscribing from a Redis that no longer answered.
+    monkeypatch.setattr(hub_module, "STOP_WAIT", 0.2)
+    world = await database_sync_to_async(make_cohort)(learners=1)
+    hub = hub_module.get_hub()
+    hub.layer = LayerStuckInCleanUp()
+    sock = await sockets.open(world.mentor)
+    await sock.send({"type": "subscribe", "topic": f"cohort:{world.cohort.pk}"})
+    await sock.recv_type("subscribed")
+    stuck = [task for task in hub.tasks if task.get_name() == "realtime-receive"]
+    assert stuck
+
+    started = time.monotonic()
+    await hub.stop()
+    assert time.monotonic() - started < 2  # three steps of 0.2 s at most, not forever
+    assert await sock.closed_with() == 1001  # the sockets were closed first
+    assert not stuck[0].done()  # left behind, still stuck
+
+    stuck[0].cancel()  # a second cancel gets it out, before the loop closes
+    with contextlib.suppress(asyncio.CancelledError):
+        await stuck[0]
