@@ -17,7 +17,6 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": os.path.join(tempfile.gettempdir(), f"dashboard-test-{os.getpid()}.sqlite3")
     }
-
 else:
     # A test that leaves a transaction open would make the next flush (TRUNCATE) wait
     # on its locks forever: fail that wait after a minute, with PostgreSQL's message.
