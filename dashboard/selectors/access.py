@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Literal
 
 from django.contrib.auth.models import AnonymousUser, User
+from django.db import connection
 
 from dashboard.errors import NotFound
 from dashboard.models import Cohort, Membership
 
 Role = Literal["staff", "mentor", "learner"]
+
+_MEMBER_ROLE = "SELECT role FROM dashboard_membership WHERE user_id = %s AND cohort_id = %s"
 
 
 def cohort_role(*, user: User | AnonymousUser, cohort_id: int) -> Role | None:
@@ -18,12 +21,12 @@ def cohort_role(*, user: User | AnonymousUser, cohort_id: int) -> Role | None:
         return None
     if getattr(user, "is_staff", False):
         return "staff" if Cohort.objects.filter(pk=cohort_id).exists() else None
-    role = (
-        Membership.objects.filter(user=user, cohort_id=cohort_id)
-        .values_list("role", flat=True)
-        .first()
-    )
-    return role  # type: ignore[return-value]
+    # Every request that names a cohort asks this: written out, the query costs ~0.07 ms
+    # of CPU against ~0.6 ms built by the ORM (docs/performance.md, "The REST write's CPU").
+    with connection.cursor() as cursor:
+        cursor.execute(_MEMBER_ROLE, [user.pk, cohort_id])
+        row = cursor.fetchone()
+    return None if row is None else row[0]
 
 
 def cohort_role_or_404(*, user: User | AnonymousUser, cohort_id: int) -> Role:
