@@ -201,6 +201,7 @@ class World:
                             "65536",
                         ),
                         *("--ws-per-message-deflate", "false", "--lifespan", "on"),
+                        *("--ws-ping-interval", "0"),
                         *("--no-access-log", "--log-level", "warning", "--backlog", "4096"),
                     ],
                     env=self.env,

@@ -33,7 +33,7 @@ case "$role" in
         exec uvicorn dashboard.asgi:application \
             --host "${HOST:-0.0.0.0}" --port "${PORT:-8000}" \
             --loop uvloop --http httptools --ws websockets-sansio --lifespan on \
-            --ws-max-size 65536 --ws-per-message-deflate false \
+            --ws-max-size 65536 --ws-per-message-deflate false --ws-ping-interval 0 \
             --proxy-headers --no-access-log \
             --timeout-graceful-shutdown "${GRACEFUL_TIMEOUT:-10}" \
             "$@"

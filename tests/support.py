@@ -145,6 +145,8 @@ def uvicorn_command(port: int) -> list[str]:
         "65536",
         "--ws-per-message-deflate",
         "false",
+        "--ws-ping-interval",
+        "0",
         "--lifespan",
         "on",
         "--no-access-log",

@@ -213,6 +213,7 @@ async def server(transactional_db, settings):
         ws="websockets-sansio",
         ws_max_size=65536,
         ws_per_message_deflate=False,
+        ws_ping_interval=0,
         lifespan="off",
         log_level="warning",
     )
