@@ -57,8 +57,13 @@ def uninstall() -> None:
         gc.callbacks.remove(_on_gc)
 
 
+# A generation-2 threshold the collector never reaches: full passes are the policy's.
+_NEVER = 1_000_000_000
+
+
 class HeapPolicy:
-    """Freeze each step of new sockets out of full collections; thaw and refreeze on churn.
+    """Freeze each step of new sockets out of full collections, run the young passes on a
+    schedule, thaw and refreeze on churn.
 
     Each socket keeps a few hundred tracked objects for as long as it is open, and every
     full collection walks them all unless they are frozen (``gc.freeze()`` moves them to
@@ -74,6 +79,19 @@ class HeapPolicy:
     walks what is not frozen yet, the last step's objects, so it stays short when steps
     are frequent, and it reclaims their garbage (dead cycles included) before they would
     be frozen.
+
+    Open sockets also renew objects all the time: each frame received leaves a new pending
+    read (a future, its coroutines, the parser's generator and frame) that lives until the
+    next one, and the one it replaces dies. The death takes one off the collector's count
+    of new objects, so the count stays low while the young generations grow: at 5,000
+    sockets they held ~50,000 objects when a young pass finally ran, and that pass took
+    50-80 ms inside whichever thread allocated, a REST write's as often as not. So once it
+    has frozen, and while ``floor`` sockets are open, every tick runs a young pass itself
+    (``gc.collect(1)``: a second's worth, a few milliseconds on the hub's loop), and the
+    collector's own full passes are held (they would now come every few seconds, each
+    walking every renewed object): every ``full_every`` ticks the policy runs one.
+    Freezing the survivors at every tick instead was measured and rejected: the server
+    spent ~20 % more CPU and the latencies doubled (docs/performance.md, session 6).
 
     Objects that die while frozen are freed by reference counting, but cycles among them
     are not, and a socket count that stays flat while sockets close and others open
@@ -91,7 +109,9 @@ class HeapPolicy:
         grow: float = 0.1,
         shrink: float = 0.25,
         floor: int = 100,
+        full_every: int = 300,
     ) -> None:
+        self.full_every = full_every
         self.min_step = min_step
         self.grow = grow
         self.shrink = shrink
@@ -103,6 +123,10 @@ class HeapPolicy:
         self.closed_at_freeze: int | None = None
         self.freezes = 0
         self.thaws = 0
+        self.young_passes = 0
+        self.full_passes = 0
+        self.ticks_since_full = 0
+        self._old_threshold = gc.get_threshold()[2]
 
     def tick(self, sockets: int, opened: int, closed: int) -> None:
         """Take the sockets open now and those opened and closed so far; freeze or thaw."""
@@ -125,6 +149,36 @@ class HeapPolicy:
                 gc.get_freeze_count(),
                 paused * 1000,
             )
+        elif self.closed_at_freeze is not None and sockets >= self.floor:
+            self._collect_on_schedule()
+        self._hold_full_passes(self.closed_at_freeze is not None and sockets >= self.floor)
+
+    def _collect_on_schedule(self) -> None:
+        """Collect the young generations, or every ``full_every`` ticks all that is not
+        frozen: the tick's pass on the hub's loop, instead of one the collector would start
+        in whichever thread allocates."""
+        self.ticks_since_full += 1
+        if self.ticks_since_full >= self.full_every:
+            self.ticks_since_full = 0
+            self.full_passes += 1
+            gc.collect()
+        else:
+            self.young_passes += 1
+            gc.collect(1)
+
+    def close(self) -> None:
+        """Give the collector its full passes back (the hub stops)."""
+        self._hold_full_passes(False)
+
+    def _hold_full_passes(self, held: bool) -> None:
+        """Keep the collector from starting full passes by itself while this policy runs
+        them (``held``), and give them back when it stops."""
+        young, middle, old = gc.get_threshold()
+        if held and old != _NEVER:
+            self._old_threshold = old
+            gc.set_threshold(young, middle, _NEVER)
+        elif not held and old == _NEVER:
+            gc.set_threshold(young, middle, self._old_threshold)
 
     def _thaw(self, sockets: int, opened: int, closed: int, left: int) -> None:
         started = time.perf_counter()

@@ -425,6 +425,9 @@ class _NoHeapPolicy:
     def tick(self, sockets: int, opened: int, closed: int) -> None:
         return None
 
+    def close(self) -> None:
+        return None
+
 
 class Hub:
     """The fan-out of one event loop (one server process)."""
@@ -498,6 +501,7 @@ class Hub:
             task.cancel()
         await _settle(self.tasks, "the hub's loops")
         self.tasks = []
+        self.heap.close()  # the sweep that ran the collector's schedule has stopped
         if self.fanout_task is not None:
             self.fanout_task.cancel()
         self.fanout.clear()

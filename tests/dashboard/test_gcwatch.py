@@ -11,12 +11,25 @@ from dashboard.gcwatch import HeapPolicy
 
 
 @pytest.fixture
-def calls(monkeypatch):
+def thresholds(monkeypatch):
+    current = [700, 10, 10]
+    monkeypatch.setattr(gc, "get_threshold", lambda: tuple(current))
+    monkeypatch.setattr(gc, "set_threshold", lambda *given: current.__setitem__(slice(None), given))
+    return current
+
+
+@pytest.fixture
+def calls(monkeypatch, thresholds):
     seen: list[str] = []
     monkeypatch.setattr(gc, "freeze", lambda: seen.append("freeze"))
     monkeypatch.setattr(gc, "unfreeze", lambda: seen.append("unfreeze"))
     monkeypatch.setattr(gc, "collect", lambda generation=2: seen.append(f"collect{generation}"))
     return seen
+
+
+def steps(calls: list[str]) -> list[str]:
+    """The calls without the ticks' young passes."""
+    return [call for call in calls if call != "collect1"]
 
 
 def test_a_steady_ramp_is_frozen_in_steps_without_waiting_for_quiet(calls):
@@ -34,7 +47,9 @@ def test_a_steady_ramp_is_frozen_in_steps_without_waiting_for_quiet(calls):
     for previous, current in itertools.pairwise(frozen_at):
         assert current - previous >= max(100, 0.1 * previous)  # steps grow with the heap
         assert current - previous <= max(100, 0.1 * previous) + 72  # one tick late at most
-    assert calls == ["collect2", "freeze"] * len(frozen_at)  # a full pass before each
+    assert steps(calls) == ["collect2", "freeze"] * len(frozen_at)  # a full pass before each
+    # Every other tick since the first freeze runs a young pass.
+    assert policy.young_passes == calls.count("collect1") == 70 - 2 - (len(frozen_at) - 1)
     assert policy.frozen_sockets == frozen_at[-1]
 
 
@@ -49,10 +64,10 @@ def test_fewer_new_sockets_than_a_step_are_not_frozen(calls):
     policy = HeapPolicy(min_step=100, grow=0.1)
     policy.tick(2000, 2000, 0)
     assert calls == ["collect2", "freeze"]
-    policy.tick(2150, 2150, 0)  # +150 < 10 % of 2,000
-    assert calls == ["collect2", "freeze"]
+    policy.tick(2150, 2150, 0)  # +150 < 10 % of 2,000: no step, the tick's young pass
+    assert calls == ["collect2", "freeze", "collect1"]
     policy.tick(2200, 2200, 0)  # +200
-    assert calls == ["collect2", "freeze"] * 2
+    assert steps(calls) == ["collect2", "freeze"] * 2
 
 
 def test_churn_at_a_constant_count_thaws_collects_and_refreezes_once(calls):
@@ -63,10 +78,10 @@ def test_churn_at_a_constant_count_thaws_collects_and_refreezes_once(calls):
     for _ in range(9):  # 50 close and 50 open a second: the count never falls
         opened, closed = opened + 50, closed + 50
         policy.tick(2000, opened, closed)
-    assert closed == 450 and calls == ["collect2", "freeze"]  # under a quarter of 2,000
+    assert closed == 450 and steps(calls) == ["collect2", "freeze"]  # under a quarter
     opened, closed = opened + 50, closed + 50
     policy.tick(2000, opened, closed)  # 500 closed since the freeze: a quarter
-    assert calls == ["collect2", "freeze", "unfreeze", "collect2", "freeze"]
+    assert steps(calls) == ["collect2", "freeze", "unfreeze", "collect2", "freeze"]
     assert policy.thaws == 1
 
 
@@ -109,4 +124,51 @@ def test_a_freeze_takes_the_sockets_objects_out_of_full_collections():
         assert not any(obj is held[-1] for obj in gc.get_objects())  # what passes walk
     finally:
         gc.unfreeze()
+        policy.close()
+    del held
+
+
+def test_once_frozen_each_tick_runs_a_young_pass_and_a_full_one_every_so_often(calls):
+    policy = HeapPolicy(full_every=3)
+    policy.tick(1000, 1000, 0)
+    for _ in range(6):  # nothing opens or closes
+        policy.tick(1000, 1000, 0)
+    assert calls == ["collect2", "freeze"] + ["collect1", "collect1", "collect2"] * 2
+    assert (policy.young_passes, policy.full_passes) == (4, 2)
+
+
+def test_the_collectors_own_full_passes_are_held_while_the_policy_runs_them(calls, thresholds):
+    policy = HeapPolicy(shrink=0.95)  # no thaw gets in the way here
+    policy.tick(50, 50, 0)  # a handful of sockets: the collector's business
+    assert thresholds == [700, 10, 10] and calls == []
+    policy.tick(1000, 1000, 0)
+    assert thresholds[:2] == [700, 10] and thresholds[2] >= 10**9  # held
+    policy.tick(99, 1000, 901)  # under the floor: no young pass, full passes given back
+    assert thresholds == [700, 10, 10] and "collect1" not in calls
+    policy.tick(1000, 1901, 901)
+    assert thresholds[2] >= 10**9
+    policy.close()  # the hub stopping
+    assert thresholds == [700, 10, 10]
+
+
+def test_renewed_objects_pile_up_in_the_young_generations_until_a_tick():
+    # The real collector. A socket's objects renew: each new one replaces an old one,
+    # whose death takes one off the collector's count, so no young pass runs and the
+    # young generations grow. Once the policy has frozen, its tick collects them.
+    before = gc.get_threshold()
+    gc.collect()
+    held = [[i] for i in range(30_000)]
+    policy = HeapPolicy()
+    try:
+        policy.tick(100, 100, 0)  # the first step: held is frozen
+        for i in range(len(held)):
+            held[i] = [i]  # one born, one dies
+        assert len(gc.get_objects(0)) + len(gc.get_objects(1)) >= 20_000  # the pile-up
+        policy.tick(100, 100, 0)
+        assert policy.young_passes == 1
+        assert len(gc.get_objects(0)) + len(gc.get_objects(1)) < 1_000
+    finally:
+        gc.unfreeze()
+        policy.close()
+    assert gc.get_threshold() == before
     del held

@@ -79,6 +79,9 @@ async def test_the_sweep_reports_the_socket_count_to_the_heap_policy(sockets):
         def tick(self, sockets: int, opened: int, closed: int) -> None:
             ticks.append((sockets, opened, closed))
 
+        def close(self) -> None:
+            ticks.append((-1, -1, -1))
+
     hub.heap = Recorder()  # type: ignore[assignment]
     deadline = time.monotonic() + 5
     while not ticks and time.monotonic() < deadline:
@@ -88,6 +91,8 @@ async def test_the_sweep_reports_the_socket_count_to_the_heap_policy(sockets):
     while ticks[-1] != (1, 2, 1) and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
     assert ticks[-1] == (1, 2, 1)
+    await hub.stop()
+    assert ticks[-1] == (-1, -1, -1)  # stopped: the policy gave the collector its passes back
 
 
 class LayerStuckInCleanUp(InMemoryChannelLayer):
