@@ -14,8 +14,8 @@ from dashboard.selectors.caching import cohort_cache_invalidate_on_commit
 from realtime.broadcasting import broadcast_on_commit
 
 # Written out rather than built with the ORM: every write runs them, and building each
-# statement cost ~0.5-1 ms of CPU against ~0.1 ms to run it (docs/performance.md, "The
-# REST write's CPU"). SQLite (3.35+) and PostgreSQL both have RETURNING.
+# statement cost ~0.5-1 ms of CPU against ~0.1 ms to run it (docs/performance.md,
+# session 6). SQLite (3.35+) and PostgreSQL both have RETURNING.
 _LOCK_COHORT = "SELECT 1 FROM dashboard_cohort WHERE id = %s FOR UPDATE"
 _NEXT_SEQ = "UPDATE dashboard_cohort SET head_seq = head_seq + 1 WHERE id = %s RETURNING head_seq"
 

@@ -108,7 +108,8 @@ HTTP_THREADS = env_int("HTTP_THREADS", 8)
 GIL_SWITCH_INTERVAL = float(env_str("GIL_SWITCH_INTERVAL", "0.0005"))
 # A garbage collection pass this long (ms) is logged as a warning (dashboard/gcwatch.py).
 GC_PAUSE_LOG_MS = float(env_str("GC_PAUSE_LOG_MS", "50"))
-# Freeze sockets' objects step by step as they open, so full collections skip them, and
+# Freeze sockets' objects step by step as they open, so full collections skip them; then
+# run the young passes once a second on the hub's loop and a full one every 5 minutes;
 # thaw, collect and refreeze once a quarter have closed (dashboard/gcwatch.HeapPolicy).
 HEAP_FREEZE = env_bool("HEAP_FREEZE", True)
 
