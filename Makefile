@@ -34,9 +34,7 @@ run: seed ## Serve the live dashboard on $(HOST):$(PORT) (SIMULATE=0 to stop the
 	@echo "  Demo logins (password = user name): admin (staff), mentor, mentor2, learner"
 	@echo "  API docs: http://$(HOST):$(PORT)/api/docs/"
 	@echo ""
-	SIMULATE=$(SIMULATE) $(BIN)/uvicorn dashboard.asgi:application --host $(HOST) --port $(PORT) \
-		--loop uvloop --http httptools --ws websockets-sansio --ws-max-size 65536 --ws-per-message-deflate false --ws-ping-interval 0 \
-		--lifespan on --no-access-log
+	SIMULATE=$(SIMULATE) $(BIN)/python -m dashboard.serve --host $(HOST) --port $(PORT)
 
 test: install lint types test-py test-js test-e2e ## Lint, type-check and run every test
 

@@ -48,6 +48,9 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 PYTHON = sys.executable
+
+from dashboard import serve  # noqa: E402  (after the path)
+
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 SEED = """
@@ -186,24 +189,16 @@ class World:
         for _ in range(args.servers):
             port = free_port()
             self.ports.append(port)
+            command = serve.command(
+                *("--host", "127.0.0.1", "--port", str(port)),
+                *("--log-level", "warning", "--backlog", "4096"),
+                app=app,
+            )
+            if args.profile:
+                command[1:1] = ["-m", "cProfile", "-o", args.profile]
             self.servers.append(
                 subprocess.Popen(
-                    [
-                        PYTHON,
-                        *(("-m", "cProfile", "-o", args.profile) if args.profile else ()),
-                        *("-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)),
-                        *(
-                            "--loop",
-                            "uvloop",
-                            "--ws",
-                            "websockets-sansio",
-                            "--ws-max-size",
-                            "65536",
-                        ),
-                        *("--ws-per-message-deflate", "false", "--lifespan", "on"),
-                        *("--ws-ping-interval", "0"),
-                        *("--no-access-log", "--log-level", "warning", "--backlog", "4096"),
-                    ],
+                    command,
                     env=self.env,
                     cwd=ROOT,
                 )

@@ -36,13 +36,15 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from dashboard import serve  # noqa: E402  (after the path)
+
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 SQLITE = "/tmp/metrics.sqlite3"
 SEED_COPY = "/tmp/metrics-seeded.sqlite3"
-# As `make run`: one uvicorn process on uvloop.
-UVICORN = [PYTHON, "-m", "uvicorn", "dashboard.asgi:application", "--loop", "uvloop"]
-UVICORN += ["--ws", "websockets-sansio", "--lifespan", "on", "--no-access-log"]
-UVICORN += ["--log-level", "warning"]
+# As `make run`: one uvicorn process (dashboard/serve.py).
+UVICORN = serve.command("--log-level", "warning", python=PYTHON)
 
 
 # --------------------------------------------------------------------------------------
@@ -289,7 +291,6 @@ def simulate(args: argparse.Namespace) -> None:
 def overhead(args: argparse.Namespace) -> None:
     """Time a locmem get raw and through the instrumented wrapper (in this process)."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings.test")
-    sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()

@@ -25,16 +25,13 @@ log_level="${LOG_LEVEL:-INFO}"
 
 case "$role" in
     web)
-        # JSON lines for uvicorn's own messages too, unless LOG_FORMAT=plain. Access lines
-        # come from the request-id middleware (with the id), so uvicorn's are off.
+        # JSON lines for uvicorn's own messages too, unless LOG_FORMAT=plain.
         if [ "${LOG_FORMAT:-json}" = "json" ]; then
             set -- --log-config deploy/uvicorn-logging.json "$@"
         fi
-        exec uvicorn dashboard.asgi:application \
-            --host "${HOST:-0.0.0.0}" --port "${PORT:-8000}" \
-            --loop uvloop --http httptools --ws websockets-sansio --lifespan on \
-            --ws-max-size 65536 --ws-per-message-deflate false --ws-ping-interval 0 \
-            --proxy-headers --no-access-log \
+        # uvicorn with the options every server of this project runs with (dashboard/serve.py).
+        exec python -m dashboard.serve \
+            --host "${HOST:-0.0.0.0}" --port "${PORT:-8000}" --proxy-headers \
             --timeout-graceful-shutdown "${GRACEFUL_TIMEOUT:-10}" \
             "$@"
         ;;

@@ -11,6 +11,8 @@ import tempfile
 import time
 from collections.abc import Iterator
 
+from dashboard import serve
+
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
@@ -125,29 +127,5 @@ def private_postgres(url: str, *, prefix: str = "dash_test") -> Iterator[str]:
 
 
 def uvicorn_command(port: int) -> list[str]:
-    """The server as `make run` starts it (the same flags), on 127.0.0.1:``port``."""
-    import sys
-
-    return [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "dashboard.asgi:application",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--loop",
-        "uvloop",
-        "--ws",
-        "websockets-sansio",
-        "--ws-max-size",
-        "65536",
-        "--ws-per-message-deflate",
-        "false",
-        "--ws-ping-interval",
-        "0",
-        "--lifespan",
-        "on",
-        "--no-access-log",
-    ]
+    """The server as `make run` starts it (dashboard/serve.py), on 127.0.0.1:``port``."""
+    return serve.command("--host", "127.0.0.1", "--port", str(port))

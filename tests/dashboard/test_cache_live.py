@@ -23,12 +23,11 @@ import pytest
 import requests
 from websockets.sync.client import connect
 
-from tests.support import REDIS_SERVER, free_port
+from tests.support import REDIS_SERVER, free_port, uvicorn_command
 
 pytest_plugins = ["tests.dashboard.cache_fixtures"]
 
 ROOT = Path(__file__).resolve().parents[2]
-UVICORN = [sys.executable, "-m", "uvicorn", "dashboard.asgi:application", "--lifespan", "on"]
 
 
 def _wait_http(url: str, timeout: float = 30) -> None:
@@ -92,7 +91,7 @@ def served(request, seeded_sqlite) -> Iterator[str]:
     log = (tmp / "server.log").open("w")
     procs.append(
         subprocess.Popen(
-            [*UVICORN, "--port", str(port)],
+            uvicorn_command(port),
             cwd=ROOT,
             env=env,
             stdout=log,

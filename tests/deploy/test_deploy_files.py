@@ -207,15 +207,9 @@ def test_entrypoint_is_a_valid_posix_script_with_every_role():
     text = ENTRYPOINT.read_text()
     for role in (*ROLES, "healthcheck"):
         assert re.search(rf"^\s+{role}\)$", text, re.MULTILINE), role
-    assert "--loop uvloop --http httptools --ws websockets-sansio --lifespan on" in text
-    # The same WebSocket settings as `make run`: 64 KiB frames (1009 above), no
-    # per-message deflate, which would take sockets off the hub's direct-write path, and
-    # no protocol pings (clients ping; docs/realtime.md).
-    flags = "--ws-max-size 65536 --ws-per-message-deflate false --ws-ping-interval 0"
-    assert flags in text
-    assert flags in (ENTRYPOINT.parents[1] / "Makefile").read_text()
+    # The server's options are dashboard/serve.py's, as for `make run` (tests/deploy/test_serve.py).
+    assert "exec python -m dashboard.serve" in text
     assert "--proxy-headers" in text
-    assert "dashboard.asgi:application" in text
     assert "manage.py metrics_pump" in text
 
 

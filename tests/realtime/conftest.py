@@ -202,21 +202,15 @@ async def server(transactional_db, settings):
     """uvicorn on this test's loop, serving the project's ASGI application."""
     import uvicorn
 
+    from dashboard import serve
     from dashboard.asgi import application
 
     settings.WS_NATIVE_SEND = True
     port = free_port()
-    config = uvicorn.Config(
-        application,
-        host="127.0.0.1",
-        port=port,
-        ws="websockets-sansio",
-        ws_max_size=65536,
-        ws_per_message_deflate=False,
-        ws_ping_interval=0,
-        lifespan="off",
-        log_level="warning",
-    )
+    # The options of every server (dashboard/serve.py); this one runs on the test's loop,
+    # where each test stops its own hub (_stop_hub_after), so without lifespan.
+    options = {**serve.OPTIONS, "lifespan": "off", "log_level": "warning"}
+    config = uvicorn.Config(application, host="127.0.0.1", port=port, **options)
     srv = uvicorn.Server(config)
     task = asyncio.ensure_future(srv.serve())
     await wait_for(lambda: srv.started)
