@@ -575,6 +575,13 @@ def main() -> None:
     parser.add_argument("--learners", type=int, default=20, help="learners written to")
     parser.add_argument("--idle", action="store_true", help="connect and hold, no writes")
     parser.add_argument("--hold", type=float, default=5, help="seconds to hold when --idle")
+    parser.add_argument(
+        "--linger",
+        type=float,
+        default=0,
+        metavar="S",
+        help="keep the servers S seconds after the clients leave (what leaving costs: gcwatch)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON line")
     parser.add_argument("--profile", default="", help="cProfile the server into this file")
     parser.add_argument("--drain", type=float, default=5, help="seconds to wait after writes")
@@ -776,6 +783,9 @@ def main() -> None:
             proc.join(5)
             if proc.is_alive():
                 proc.kill()
+        if args.linger:
+            mark("clients gone")
+            time.sleep(args.linger)
         world.stop()
 
 

@@ -88,6 +88,7 @@ def test_churn_at_a_constant_count_thaws_collects_and_refreezes_once(calls):
 def test_the_counters_restart_after_a_thaw(calls):
     policy = HeapPolicy(shrink=0.25, grow=10.0)
     policy.tick(400, 400, 0)
+    policy.tick(400, 450, 50)
     policy.tick(400, 500, 100)  # 100 closed: a quarter of 400, and the floor of 100
     assert calls[-3:] == ["unfreeze", "collect2", "freeze"]
     assert (policy.frozen_sockets, policy.opened_at_freeze, policy.closed_at_freeze) == (
@@ -99,6 +100,46 @@ def test_the_counters_restart_after_a_thaw(calls):
     assert policy.thaws == 1
     policy.tick(400, 600, 200)
     assert policy.thaws == 2
+
+
+def test_a_burst_of_closes_is_thawed_once_after_it_ends(calls):
+    # 10,000 sockets frozen, then a proxy drops them all over three seconds.
+    policy = HeapPolicy(shrink=0.25, grow=10.0)
+    policy.tick(10_000, 10_000, 0)
+    for open_now in (6_000, 2_000, 0):  # each tick closes 20-40 %: still leaving
+        policy.tick(open_now, 10_000, 10_000 - open_now)
+        assert "unfreeze" not in calls and policy.deferred > 0
+    policy.tick(0, 10_000, 10_000)  # nothing closed this tick: the one pass, over what is left
+    assert steps(calls) == ["collect2", "freeze", "unfreeze", "collect2", "freeze"]
+    assert (policy.thaws, policy.deferred) == (1, 0)
+    policy.tick(0, 10_000, 10_000)
+    assert policy.thaws == 1
+
+
+def test_the_thaw_waits_for_a_burst_a_bounded_number_of_ticks(calls):
+    policy = HeapPolicy(shrink=0.25, grow=10.0, max_defer=3)
+    policy.tick(10_000, 10_000, 0)
+    thawed_at = None
+    for tick in range(1, 20):  # 600 close and 600 open every tick: a burst that goes on
+        policy.tick(10_000, 10_000 + 600 * tick, 600 * tick)
+        if policy.thaws:
+            thawed_at = tick
+            break
+    # Due from the 5th tick (3,000 closed; a quarter is 2,500): it waited 3 ticks, then went.
+    assert thawed_at == 8
+    assert steps(calls) == ["collect2", "freeze", "unfreeze", "collect2", "freeze"]
+
+
+def test_a_few_closes_a_tick_are_not_a_burst(calls):
+    # 5 % of the frozen sockets, and at least min_step, in one tick make a burst.
+    policy = HeapPolicy(shrink=0.25, grow=10.0, min_step=100, burst=0.05)
+    policy.tick(4_000, 4_000, 0)
+    closed = 0
+    while "unfreeze" not in calls:
+        closed += 199  # under 5 % of 4,000 a tick
+        policy.tick(4_000, 4_000 + closed, closed)
+    assert closed == 1_194  # the first tick with a quarter of 4,000 closed
+    assert policy.deferred == 0
 
 
 def test_closed_sockets_before_the_first_freeze_do_not_count(calls):
