@@ -387,9 +387,17 @@ class Client(asyncio.Protocol):
 
 
 def worker_main(
-    conn: Any, ports: list[int], tokens: list[str], topic: str, n: int, seed: int, nice: int
+    conn: Any,
+    ports: list[int],
+    tokens: list[str],
+    topic: str,
+    n: int,
+    seed: int,
+    nice: int,
+    churn: float = 0,
 ):
-    """One load-generator process: ``n`` clients spread over the servers."""
+    """One load-generator process: ``n`` clients spread over the servers; once they are
+    connected, ``churn`` of them a second close and are replaced by new ones."""
     if nice:
         # The clients stand in for other machines: they yield the shared cores to the
         # servers when both want them (the REST writer keeps the normal priority).
@@ -434,12 +442,33 @@ def worker_main(
                     if i % 20 == tick % 20 and transport and not transport.is_closing():
                         transport.write(ping)
 
+        async def replace_some() -> None:
+            # People leaving and arriving: every 100 ms a tenth of a second's churn, the
+            # oldest sockets first, each replaced by a new one (its own user and port).
+            owed, opened = 0.0, n
+            opening: set[asyncio.Task] = set()
+            while True:
+                await asyncio.sleep(0.1)
+                owed += churn / 10
+                while owed >= 1 and clients:
+                    owed -= 1
+                    transport = clients.pop(0).transport
+                    if transport is not None:
+                        transport.abort()
+                    opened += 1
+                    task = asyncio.create_task(open_one(opened))
+                    opening.add(task)
+                    task.add_done_callback(opening.discard)
+
         pinger = asyncio.create_task(keepalive())
         started = time.time()
         await asyncio.gather(*(open_one(i) for i in range(n)))
         conn.send(("connected", len(rec.connect_times), rec.failures, time.time() - started))
+        churner = asyncio.create_task(replace_some()) if churn else None
         await loop.run_in_executor(None, conn.recv)  # "stop"
         pinger.cancel()
+        if churner is not None:
+            churner.cancel()
         conn.send(
             (
                 "result",
@@ -576,6 +605,13 @@ def main() -> None:
     parser.add_argument("--idle", action="store_true", help="connect and hold, no writes")
     parser.add_argument("--hold", type=float, default=5, help="seconds to hold when --idle")
     parser.add_argument(
+        "--churn",
+        type=float,
+        default=0,
+        metavar="R",
+        help="with --idle: R sockets a second close and are replaced by new ones",
+    )
+    parser.add_argument(
         "--linger",
         type=float,
         default=0,
@@ -623,7 +659,10 @@ def main() -> None:
             parent, child = ctx.Pipe()
             proc = ctx.Process(
                 target=worker_main,
-                args=(child, world.ports, tokens, f"cohort:{cohort_id}", n, i, args.nice),
+                args=(
+                    *(child, world.ports, tokens, f"cohort:{cohort_id}", n, i, args.nice),
+                    args.churn / args.workers,
+                ),
                 daemon=True,
             )
             proc.start()
@@ -708,6 +747,10 @@ def main() -> None:
         report["rss_idle_mb"] = [round(s[1] / 2**20, 1) for s in idle_stats]
         report["rss_held_mb"] = [round(s[1] / 2**20, 1) for s in held_stats]
         report["rss_per_conn_kb"] = [round(r / 1024, 1) for r in rss_per_conn]
+        if args.idle:
+            # RSS at the end of the hold: with --churn, what replacing sockets leaves behind.
+            report["rss_end_mb"] = [round(s[1] / 2**20, 1) for s in run_stats]
+            report["replaced"] = len(connect_times) - connected
 
         report["cpu_percent"] = [
             round((r[0] - b[0]) / wall * 100, 1) for b, r in zip(stats_cpu, run_stats, strict=True)
