@@ -40,6 +40,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: counts and times every request, static files and redirects too.
+    "dashboard.prometheus.PrometheusMiddleware",
     # First, so every response (redirects included) and every log line has the id.
     "dashboard.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -229,6 +231,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_PATCH": False,
     "SCHEMA_PATH_PREFIX": r"/api/",
 }
+
+# GET /metrics (dashboard/prometheus.py): open with DEBUG on; otherwise for a bearer token
+# or the listed addresses/networks, and refused to everyone when neither is set.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", [])
 
 # Bodies larger than this are refused with 413 before any parsing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
