@@ -53,13 +53,14 @@ logger = logging.getLogger(__name__)
 
 
 def process_identifier() -> str:
-    """Return this process's name in the metrics files: ``<prefix>-<pid>``.
+    """Return this process's name in the metrics files: ``<prefix>-p<pid>``.
 
-    The prefix is ``METRICS_PROCESS_PREFIX`` (the entrypoint sets ``<role>-<hostname>``),
-    else the host name. ``_`` separates the parts of a file name, so it is replaced.
+    The prefix is ``METRICS_PROCESS_PREFIX`` (the entrypoint sets ``<role>-<hostname>`` and
+    removes ``*_<prefix>-p*.db`` at start), else the host name. ``_`` separates the parts
+    of a file name, so it is replaced.
     """
     prefix = os.environ.get("METRICS_PROCESS_PREFIX") or socket.gethostname()
-    return f"{prefix}-{os.getpid()}".replace("_", "-")
+    return f"{prefix}-p{os.getpid()}".replace("_", "-")
 
 
 MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
