@@ -3,7 +3,9 @@ each metric moving when the thing it counts happens."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -343,3 +345,52 @@ def test_processes_sharing_the_multiprocess_directory_add_up(tmp_path):
     assert value(samples, "dashboard_events_appended_total", kind="multi.proc") == 5
     # Live gauges count live processes only: both writers have exited.
     assert value(samples, "dashboard_ws_connections_open") == 0
+
+
+# --------------------------------------------------------------------------------------
+# The Grafana dashboard and the docs name what /metrics exposes
+# --------------------------------------------------------------------------------------
+
+_METRIC_NAME = re.compile(r"\b(dashboard_[a-z0-9_]+)")
+_SUFFIXES = ("_bucket", "_count", "_sum", "_created")
+
+
+def _exposed_families() -> set[str]:
+    from prometheus_client import REGISTRY
+
+    return {
+        metric.name + ("_total" if metric.type == "counter" else "")
+        for metric in REGISTRY.collect()
+        if metric.name.startswith("dashboard_")
+    }
+
+
+def _base(name: str) -> str:
+    for suffix in _SUFFIXES:
+        if name.endswith(suffix):
+            return name.removesuffix(suffix)
+    return name
+
+
+@pytest.mark.django_db
+def test_every_metric_is_documented_in_operations_md():
+    documented = {_base(n) for n in _METRIC_NAME.findall((ROOT / "docs/operations.md").read_text())}
+    missing = _exposed_families() - documented
+    assert not missing, f"not in docs/operations.md: {sorted(missing)}"
+
+
+@pytest.mark.django_db
+def test_the_grafana_dashboard_plots_only_metrics_that_exist_and_most_of_them():
+    board = json.loads((ROOT / "deploy/grafana-dashboard.json").read_text())
+    exprs = [t["expr"] for panel in board["panels"] for t in panel["targets"]]
+    used = {_base(n) for expr in exprs for n in _METRIC_NAME.findall(expr)}
+    exposed = _exposed_families()
+    assert used <= exposed, sorted(used - exposed)
+    unplotted = exposed - used
+    assert unplotted <= {
+        "dashboard_cache_sets_total",
+        "dashboard_cache_deletes_total",
+        "dashboard_cache_misses_total",
+    }, sorted(unplotted)
+    ids = [panel["id"] for panel in board["panels"]]
+    assert len(ids) == len(set(ids))
