@@ -40,10 +40,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # Outermost: counts and times every request, static files and redirects too.
-    "dashboard.prometheus.PrometheusMiddleware",
     # First, so every response (redirects included) and every log line has the id.
     "dashboard.logging.RequestIdMiddleware",
+    # Counts and times every request, static files and redirects too (GET /metrics).
+    "dashboard.prometheus.PrometheusMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
