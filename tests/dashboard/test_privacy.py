@@ -14,8 +14,8 @@ from dashboard.selectors.privacy import (
     viewer_for,
 )
 from dashboard.services.progress import progress_update
-from dashboard.services.reports import at_risk_update, daily_digest_append
 from dashboard.services.reactions import comment_add
+from dashboard.services.reports import at_risk_update, daily_digest_append
 
 pytestmark = pytest.mark.django_db
 
