@@ -15,7 +15,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--cohort", type=int, action="append", help="Cohort id (repeatable).")
-        parser.add_argument("--interval", type=float, default=2.0, help="Seconds between steps (one change per cohort at most).")
+        parser.add_argument(
+            "--interval",
+            type=float,
+            default=2.0,
+            help="Seconds between steps (one change per cohort at most).",
+        )
         parser.add_argument("--count", type=int, default=None, help="Stop after N steps.")
         parser.add_argument("--seed", type=int, default=None, help="Random seed.")
 
