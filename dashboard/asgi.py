@@ -21,11 +21,12 @@ from django.conf import settings  # noqa: E402
 from dashboard.lifespan import LifespanApp  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 from realtime.security import BrowserOriginValidator  # noqa: E402
-from realtime.uvicorn_ws import install as install_ws_fail_close  # noqa: E402
+from realtime.uvicorn_ws import install as install_uvicorn_patches  # noqa: E402
 
-# A connection failed by the WebSocket parser (a frame over 64 KiB: 1009) ends with its
-# close frame delivered, then a half-close, not a TCP reset (realtime/uvicorn_ws.py).
-install_ws_fail_close()
+# What the server reads and replaces in uvicorn's private protocol (direct writes, the
+# half-close after a parser failure, one log line for bad UTF-8), checked against the
+# uvicorn release it was written for (realtime/uvicorn_ws.py).
+install_uvicorn_patches()
 
 # The event loop holds the GIL through a fan-out's sends; a request thread that released
 # it for a query waits up to one switch interval to get it back, at every query. 0.5 ms
