@@ -38,6 +38,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 from django.utils.module_loading import import_string
 
+from dashboard import redis_clients
 from realtime.protocol import iso_ms
 
 logger = logging.getLogger(__name__)
@@ -164,9 +165,7 @@ class RedisCounterStore:
         retention: int = BUCKET_RETENTION,
         client: redis.Redis | None = None,
     ) -> None:
-        self.client = client or redis.Redis.from_url(
-            url, socket_timeout=1, socket_connect_timeout=1, health_check_interval=30
-        )
+        self.client = client or redis_clients.client(url)
         self.namespace = namespace
         self._retention = retention
 
@@ -785,9 +784,7 @@ class RedisSampleStore:
         size: int = HISTORY_SECONDS,
         client: redis.Redis | None = None,
     ) -> None:
-        self.client = client or redis.Redis.from_url(
-            url, socket_timeout=1, socket_connect_timeout=1
-        )
+        self.client = client or redis_clients.client(url)
         self.namespace = namespace
         self.size = size
 

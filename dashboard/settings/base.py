@@ -13,6 +13,7 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from dashboard import redis_clients
 from dashboard.settings.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -132,8 +133,9 @@ if REDIS_URL:
             "TIMEOUT": 300,
             "OPTIONS": {
                 "INNER_BACKEND": "django.core.cache.backends.redis.RedisCache",
-                # Short timeouts: a dead Redis must cost a request milliseconds, not seconds.
-                "INNER_OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.5},
+                # The process's one pool, with the request path's short timeouts: a dead
+                # Redis costs a request milliseconds, and a request no new connection.
+                "INNER_OPTIONS": redis_clients.cache_options(),
             },
         }
     }
@@ -144,14 +146,21 @@ if REDIS_URL:
         CHANNEL_LAYERS = {
             "default": {
                 "BACKEND": "channels_redis.core.RedisChannelLayer",
-                "CONFIG": {"hosts": [REDIS_URL], "prefix": "dash", "capacity": 10000},
+                "CONFIG": {
+                    "hosts": [redis_clients.channel_layer_host(REDIS_URL)],
+                    "prefix": "dash",
+                    "capacity": 10000,
+                },
             }
         }
     elif REALTIME_CHANNEL_LAYER == "pubsub":
         CHANNEL_LAYERS = {
             "default": {
                 "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-                "CONFIG": {"hosts": [REDIS_URL], "prefix": "dash"},
+                "CONFIG": {
+                    "hosts": [redis_clients.channel_layer_host(REDIS_URL)],
+                    "prefix": "dash",
+                },
             }
         }
     else:
