@@ -43,10 +43,10 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
-from dashboard.gcwatch import HeapPolicy
 from realtime import protocol
 from realtime.presence import MemoryPresence, RedisPresence, presence_store
 from realtime.protocol import PresenceEntry, UserRef
+from realtime.runtime import HeapPolicy
 from realtime.uvicorn_ws import direct_socket
 
 try:  # the fan-out's sends in C with the GIL released (setup.py; optional)
@@ -426,7 +426,7 @@ class Hub:
         self._start_lock = asyncio.Lock()
         self.healthy = True
         # Sockets are long-lived: keep their objects out of full collections, step by
-        # step as they open (dashboard/gcwatch.py; HEAP_FREEZE=0 turns it off).
+        # step as they open (realtime/runtime.py; HEAP_FREEZE=0 turns it off).
         self.heap: HeapPolicy | _NoHeapPolicy = (
             HeapPolicy() if settings.HEAP_FREEZE else _NoHeapPolicy()
         )

@@ -105,13 +105,13 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Threads kept for HTTP requests (dashboard/http.py); a burst beyond gets extra ones.
 HTTP_THREADS = env_int("HTTP_THREADS", 8)
 # How often the server process hands the GIL between threads, in seconds (Python's
-# default is 0.005); see dashboard/asgi.py.
+# default is 0.005); set at start-up by realtime/runtime.py.
 GIL_SWITCH_INTERVAL = float(env_str("GIL_SWITCH_INTERVAL", "0.0005"))
-# A garbage collection pass this long (ms) is logged as a warning (dashboard/gcwatch.py).
+# A garbage collection pass this long (ms) is logged as a warning (realtime/runtime.py).
 GC_PAUSE_LOG_MS = float(env_str("GC_PAUSE_LOG_MS", "50"))
 # Freeze sockets' objects step by step as they open, so full collections skip them; then
 # run the young passes once a second on the hub's loop and a full one every 5 minutes;
-# thaw, collect and refreeze once a quarter have closed (dashboard/gcwatch.HeapPolicy).
+# thaw, collect and refreeze once a quarter have closed (realtime/runtime.HeapPolicy).
 HEAP_FREEZE = env_bool("HEAP_FREEZE", True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
