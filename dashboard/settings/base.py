@@ -126,7 +126,7 @@ if REDIS_URL:
     CACHES = {
         "default": {
             # Instrumented (hits, misses, latency per key family) and degrading to misses
-            # when Redis is down; see dashboard/cache_metrics.py and docs/cache.md.
+            # when Redis is down; see dashboard/cache_metrics/ and docs/cache.md.
             "BACKEND": "dashboard.cache_metrics.InstrumentedCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "dash",
