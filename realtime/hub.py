@@ -51,10 +51,11 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
-from dashboard.gcwatch import HeapPolicy
 from realtime import protocol
 from realtime.presence import MemoryPresence, RedisPresence, presence_store
 from realtime.protocol import PresenceEntry, UserRef
+from realtime.runtime import HeapPolicy
+from realtime.uvicorn_ws import direct_socket
 
 if TYPE_CHECKING:
     from dashboard.selectors.privacy import Viewer
@@ -169,27 +170,15 @@ def wire(text: str) -> bytes:
     return bytes((0x81, 127)) + n.to_bytes(8, "big") + payload
 
 
-def _direct_protocol(send: Any) -> Any:
-    """Return uvicorn's websockets-sansio protocol behind ``send`` when frames may be
-    written straight to its transport: no extension negotiated (per-message deflate
-    would make every socket's bytes different). Otherwise None: use the ASGI ``send``."""
-    proto = getattr(send, "__self__", None)
-    if proto is None or type(proto).__name__ != "WebSocketsSansIOProtocol":
-        return None
-    conn = getattr(proto, "conn", None)
-    if conn is None or getattr(conn, "extensions", None) or not hasattr(proto, "writable"):
-        return None
-    return proto
-
-
 class Connection:
     """One socket as the hub sees it: a bounded outbox drained by one writer task.
 
-    Behind uvicorn's websockets-sansio server (no compression negotiated) a frame is
-    written straight to the socket's transport while it is writable and nothing is
-    queued: the frame bytes are built once per event and shared by every socket, so a
-    delivery costs one ``transport.write``. A socket whose transport pushes back gets
-    its frames queued (in order) and drained by its writer through the ASGI ``send``.
+    Where uvicorn's socket allows it (realtime/uvicorn_ws.py decides: no compression
+    negotiated; for the native send also no TLS) a frame is written straight to the
+    socket's transport while it is writable and nothing is queued: the frame bytes are
+    built once per event and shared by every socket, so a delivery costs one
+    ``transport.write``. A socket whose transport pushes back gets its frames queued (in
+    order) and drained by its writer through the ASGI ``send``.
     """
 
     __slots__ = (
@@ -229,26 +218,18 @@ class Connection:
         self.last_rx = now
         self.auth_deadline: float | None = now + float(settings.WS_AUTH_TIMEOUT)
         self.on_closed: Callable[[], None] | None = None
-        self.direct: Any = _direct_protocol(send)
+        native = send_many is not None and bool(settings.WS_NATIVE_SEND)
+        self.direct = direct_socket(send, native=native)
         # The socket's descriptor when fan-outs may write to it natively (-1: never).
-        self.fd = -1
-        if self.direct is not None and send_many is not None and settings.WS_NATIVE_SEND:
-            sock = self.direct.transport.get_extra_info("socket")
-            self.fd = sock.fileno() if sock is not None else -1
+        self.fd = self.direct.fd if self.direct is not None else -1
 
     def writable_now(self) -> bool:
         """Whether bytes written to the socket now go out in order: the socket is open
         and nothing is queued before them (in the outbox or the transport's buffer)."""
-        proto = self.direct
-        if self.closed or self.outbox or proto is None:
+        direct = self.direct
+        if self.closed or self.outbox or direct is None:
             return False
-        transport = proto.transport
-        return (
-            proto.writable.is_set()
-            and not proto.close_sent
-            and not transport.is_closing()
-            and not transport.get_write_buffer_size()
-        )
+        return direct.ready() and not direct.transport.get_write_buffer_size()
 
     # Sending ---------------------------------------------------------------------------
 
@@ -259,15 +240,9 @@ class Connection:
         """
         if self.closed:
             return
-        proto = self.direct
-        if (
-            proto is not None
-            and not self.outbox
-            and proto.writable.is_set()
-            and not proto.close_sent
-            and not proto.transport.is_closing()
-        ):
-            proto.transport.write(frame if frame is not None else wire(text))
+        direct = self.direct
+        if direct is not None and not self.outbox and direct.ready():
+            direct.transport.write(frame if frame is not None else wire(text))
             return
         if len(self.outbox) >= self.queue_limit:
             logger.info("closing a slow socket (%s frames queued)", len(self.outbox))
@@ -285,16 +260,9 @@ class Connection:
 
     def push_many(self, events: list[tuple[int, str, bytes]]) -> None:
         """Send or queue several frames (in order), in one write when it can be direct."""
-        proto = self.direct
-        if (
-            proto is not None
-            and not self.closed
-            and not self.outbox
-            and proto.writable.is_set()
-            and not proto.close_sent
-            and not proto.transport.is_closing()
-        ):
-            proto.transport.write(b"".join(frame for _, _, frame in events))
+        direct = self.direct
+        if direct is not None and not self.closed and not self.outbox and direct.ready():
+            direct.transport.write(b"".join(frame for _, _, frame in events))
             return
         for _, text, frame in events:
             self.push(text, frame)
@@ -341,9 +309,8 @@ class Connection:
         try:
             await asyncio.wait_for(self.send({"type": "websocket.close", "code": code}), 2.0)
         except Exception:
-            transport = getattr(self.direct, "transport", None)
-            if transport is not None:
-                transport.abort()
+            if self.direct is not None:
+                self.direct.transport.abort()
 
 
 class Subscription:
@@ -542,7 +509,7 @@ class Hub:
         self._start_lock = asyncio.Lock()
         self.healthy = True
         # Sockets are long-lived: keep their objects out of full collections, step by
-        # step as they open (dashboard/gcwatch.py; HEAP_FREEZE=0 turns it off).
+        # step as they open (realtime/runtime.py; HEAP_FREEZE=0 turns it off).
         self.heap: HeapPolicy | _NoHeapPolicy = (
             HeapPolicy() if settings.HEAP_FREEZE else _NoHeapPolicy()
         )
