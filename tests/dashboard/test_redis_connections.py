@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,8 @@ def served_on_redis() -> Iterator[tuple[str, str, int]]:
             "WRITE_THROTTLE": "off",
             "PERIODIC_JOBS": "off",
             "METRICS_SAMPLER_IN_PROCESS": "0",
+            # The presence sweep connects on its first run: soon, so within the warm-up.
+            "PRESENCE_SWEEP": "0.5",
             "LOG_LEVEL": "WARNING",
         }
         env.pop("DATABASE_URL", None)
@@ -101,22 +104,31 @@ def test_a_burst_of_requests_opens_no_new_redis_connection(served_on_redis):
         assert answer.status_code == 200, answer.text
         version = answer.json()["version"]
 
-    # Warm-up: every pool the request path uses has its connections (the server's
-    # threads may run requests at once, so a few each).
-    for i in range(20):
+    def read(path: str) -> None:
+        with requests.Session() as own:  # a session per thread
+            own.headers["Authorization"] = http.headers["Authorization"]
+            assert own.get(f"{base}{path}", timeout=10).ok
+
+    # Warm-up: each pool grows to what the server's threads use at once (reads on all of
+    # its request threads together, /readyz beside the counters' flusher), then keeps it.
+    for i in range(10):
         patch(i)
-        assert http.get(f"{base}/api/cohorts/{cohort}/snapshot/", timeout=5).ok
-        assert http.get(f"{base}/readyz", timeout=5).ok
+    paths = [f"/api/cohorts/{cohort}/snapshot/", "/readyz"] * 40
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(read, paths))
+    time.sleep(1)  # the background loops (presence sweep, counters' flusher) have run
 
     counter = redis.Redis.from_url(redis_url)  # one connection, counted once, before
     before = counter.info("stats")["total_connections_received"]
     for i in range(50):
-        patch(i + 20)
+        patch(i + 10)
         assert http.get(f"{base}/api/cohorts/{cohort}/snapshot/", timeout=5).ok
     assert http.get(f"{base}/readyz", timeout=5).ok
     after = counter.info("stats")["total_connections_received"]
+    # Who connected last, and doing what: a failure names the culprit.
+    newest = sorted((int(c["id"]), c["cmd"]) for c in counter.client_list())[-3:]
     counter.close()
-    assert after - before == 0
+    assert after - before == 0, newest
 
 
 def test_cache_backends_of_different_threads_share_one_pool(settings):
