@@ -98,7 +98,7 @@ def _periodic_jobs() -> Helper:
 
 def _metrics_sampler() -> Helper:
     """Sample the cache metrics once a second in this process (the embedded default)."""
-    from dashboard.metrics_sampler import default_sampler, start_sampler_thread
+    from dashboard.cache_metrics.sampler import default_sampler, start_sampler_thread
 
     running: dict[str, tuple[threading.Thread, threading.Event]] = {}
 

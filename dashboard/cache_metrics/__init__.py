@@ -18,8 +18,10 @@ sample and the history where ``latest_sample()`` and the REST view read them.
 One job per module: ``histogram`` (key families, latency buckets, percentiles),
 ``counters`` (counter stores), ``recorder`` (the hot path's counts and their flusher),
 ``backend`` (the instrumented cache), ``sample`` (building a sample), ``stores`` (where
-samples are kept), ``defaults`` (the process's recorder and store, from settings), and
-``common`` (what they share). Every public name is importable from the package itself,
+samples are kept), ``defaults`` (the process's recorder and store, from settings),
+``common`` (what they share), and ``sampler`` (one sample a second, published by one
+sampler at a time; imported as ``dashboard.cache_metrics.sampler``, as it reads the
+cache and the channel layer). Every public name is importable from the package itself,
 the one path other modules use.
 """
 

@@ -26,7 +26,7 @@ from dashboard.cache_metrics import (
     Recorder,
     RedisSampleStore,
 )
-from dashboard.metrics_sampler import MemoryLeaderLock, RedisLeaderLock, Sampler
+from dashboard.cache_metrics.sampler import MemoryLeaderLock, RedisLeaderLock, Sampler
 from tests.dashboard.cache_helpers import FakeClock, cache_config
 
 pytest_plugins = ["tests.dashboard.cache_fixtures"]
@@ -157,7 +157,7 @@ def test_a_failing_publish_does_not_stop_the_sampling():
 def test_a_tick_that_crashes_does_not_end_the_loop(monkeypatch):
     import threading
 
-    from dashboard import metrics_sampler
+    from dashboard.cache_metrics import sampler as metrics_sampler
 
     published: list = []
     sampler = make_sampler(MemoryLeaderLock(), MemorySampleStore(), published)

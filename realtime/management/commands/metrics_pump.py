@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from dashboard.metrics_sampler import LOCK_TTL, default_sampler
+from dashboard.cache_metrics.sampler import LOCK_TTL, default_sampler
 
 
 class Command(BaseCommand):
