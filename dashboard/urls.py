@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from dashboard.apis.auth import TokenObtainApi, TokenRefreshApi
+from dashboard.apis.auth import TokenBlacklistApi, TokenObtainApi, TokenRefreshApi
 from dashboard.apis.base import IdConverter
 from dashboard.apis.cohorts import CohortEventsApi, CohortListApi, CohortSnapshotApi
 from dashboard.apis.errors import json_not_found
@@ -20,6 +20,7 @@ register_converter(IdConverter, "id")
 api = [
     path("auth/token/", TokenObtainApi.as_view(), name="token"),
     path("auth/token/refresh/", TokenRefreshApi.as_view(), name="token-refresh"),
+    path("auth/token/blacklist/", TokenBlacklistApi.as_view(), name="token-blacklist"),
     path("me/", MeApi.as_view(), name="me"),
     path("cohorts/", CohortListApi.as_view(), name="cohort-list"),
     path("cohorts/<id:cohort_id>/snapshot/", CohortSnapshotApi.as_view(), name="cohort-snapshot"),

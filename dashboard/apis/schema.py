@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from django.http import Http404
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from rest_framework.permissions import BasePermission
 
 
 class AutoSchema(SpectacularAutoSchema):
@@ -30,4 +32,13 @@ class AutoSchema(SpectacularAutoSchema):
         schema = super()._map_basic_serializer(serializer, direction)
         if direction == "request" and isinstance(serializer, StrictSerializer):
             schema["additionalProperties"] = False
+            if serializer.required_any_of:
+                schema["anyOf"] = [{"required": [name]} for name in serializer.required_any_of]
         return schema
+
+
+class DocsOff(BasePermission):
+    """``API_DOCS=off``: the schema and Swagger UI answer 404, as if not there."""
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        raise Http404
