@@ -50,10 +50,7 @@ class RefreshInputSerializer(TokenRefreshSerializer):
 
 class BlacklistInputSerializer(TokenBlacklistSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[Any, Any]:
-        try:
-            RefreshToken(attrs["refresh"])
-        except (TypeError, ValueError, OverflowError, KeyError) as exc:
-            raise InvalidToken("The token's claims are not valid.") from exc
+        _refresh_token(attrs["refresh"])
         return super().validate(attrs)
 
 
