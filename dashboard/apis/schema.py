@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from django.conf import settings
 from django.http import Http404
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework.permissions import BasePermission
@@ -37,8 +38,12 @@ class AutoSchema(SpectacularAutoSchema):
         return schema
 
 
-class DocsOff(BasePermission):
-    """``API_DOCS=off``: the schema and Swagger UI answer 404, as if not there."""
+class DocsAccess(BasePermission):
+    """Let callers read the schema and Swagger UI as ``API_DOCS`` says: ``public``,
+    ``authenticated`` (a session or a token), or ``off`` (404, as if not there)."""
 
     def has_permission(self, request: Any, view: Any) -> bool:
-        raise Http404
+        mode = settings.API_DOCS
+        if mode == "off":
+            raise Http404
+        return mode == "public" or bool(request.user and request.user.is_authenticated)

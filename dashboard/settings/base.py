@@ -13,7 +13,7 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from dashboard.settings.env import env_bool, env_int, env_list, env_str
+from dashboard.settings.env import env_bool, env_choice, env_int, env_list, env_str
 from dashboard.settings.keys import local_key, require_strong_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -300,20 +300,9 @@ CONTENT_SECURITY_POLICY = {
 # --------------------------------------------------------------------------------------
 
 
-def api_docs_permissions(mode: str) -> list[str]:
-    """Return who may read /api/schema/ and /api/docs/: public, authenticated (any
-    logged-in user or token) or off (404)."""
-    permissions = {
-        "public": "rest_framework.permissions.AllowAny",
-        "authenticated": "rest_framework.permissions.IsAuthenticated",
-        "off": "dashboard.apis.schema.DocsOff",
-    }
-    if mode not in permissions:
-        raise ImproperlyConfigured(f"API_DOCS must be public, authenticated or off, not {mode!r}.")
-    return [permissions[mode]]
-
-
-API_DOCS = env_str("API_DOCS", "public").strip().lower()
+# Who may read /api/schema/ and /api/docs/: public, authenticated (any logged-in user or
+# token holder) or off (404). Production defaults to authenticated.
+API_DOCS = env_choice("API_DOCS", "public", ("public", "authenticated", "off"))
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Live cohort dashboard API",
@@ -328,7 +317,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    "SERVE_PERMISSIONS": api_docs_permissions(API_DOCS),
+    "SERVE_PERMISSIONS": ["dashboard.apis.schema.DocsAccess"],
 }
 
 # Bodies larger than this are refused with 413 before they are read: on Content-Length,

@@ -11,14 +11,8 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from dashboard.settings.base import *  # noqa: F403
-from dashboard.settings.base import (
-    BASE_DIR,
-    LOGGING,
-    SIMPLE_JWT,
-    SPECTACULAR_SETTINGS,
-    api_docs_permissions,
-)
-from dashboard.settings.env import env_bool, env_int, env_list, env_required, env_str
+from dashboard.settings.base import BASE_DIR, LOGGING, SIMPLE_JWT
+from dashboard.settings.env import env_bool, env_choice, env_int, env_list, env_required, env_str
 from dashboard.settings.keys import require_strong_key
 
 DEBUG = False
@@ -35,8 +29,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [f"https://{h}" for h in
 
 # The OpenAPI schema and Swagger UI: for logged-in users and token holders only, unless
 # API_DOCS says public (or off).
-API_DOCS = env_str("API_DOCS", "authenticated").strip().lower()
-SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"] = api_docs_permissions(API_DOCS)
+API_DOCS = env_choice("API_DOCS", "authenticated", ("public", "authenticated", "off"))
 
 # --------------------------------------------------------------------------------------
 # HTTPS behind a proxy
