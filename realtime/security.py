@@ -7,7 +7,8 @@ from urllib.parse import urlsplit
 
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
-from django.http.request import is_same_domain, split_domain_port, validate_host
+from django.http.request import split_domain_port, validate_host
+from django.utils.http import is_same_domain
 
 # (scheme, host, port): what an Origin is, by the web's same-origin rule.
 Origin = tuple[str, str, int]
@@ -48,7 +49,7 @@ def _allowed_hosts() -> list[str]:
 def _trusted(origin: Origin) -> bool:
     """``CSRF_TRUSTED_ORIGINS``, as Django reads it: exact, or ``https://*.example.com``."""
     for entry in settings.CSRF_TRUSTED_ORIGINS:
-        scheme, _, rest = entry.partition("://")
+        rest = entry.partition("://")[2]
         wildcard = rest.startswith("*.")
         trusted = parse_origin(entry.replace("://*.", "://", 1) if wildcard else entry)
         if trusted is None or (trusted[0], trusted[2]) != (origin[0], origin[2]):
