@@ -24,13 +24,20 @@ class SecurityHeadersMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        is_api = request.path.startswith(API_PREFIX)
-        if not is_api:
-            host = request.get_host()
-            request._csp_update = {"connect-src": [f"ws://{host}", f"wss://{host}"]}  # type: ignore[attr-defined]
         response = self.get_response(request)
-        if is_api:
+        if request.path.startswith(API_PREFIX):
             if not response.has_header("Cache-Control"):
                 response["Cache-Control"] = "private, no-store"
             patch_vary_headers(response, ("Authorization", "Cookie"))
+        else:
+            # Read by django-csp (listed before this middleware, so it runs after it on
+            # the way out), merged with what a view's csp_update asked for.
+            host = request.get_host()
+            update = dict(getattr(response, "_csp_update", None) or {})
+            update["connect-src"] = [
+                *update.get("connect-src", []),
+                f"ws://{host}",
+                f"wss://{host}",
+            ]
+            response._csp_update = update  # type: ignore[attr-defined]
         return response

@@ -61,9 +61,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Cache-Control and Vary of API answers, the WebSocket's connect-src (docs/security.md).
-    "dashboard.middleware.SecurityHeadersMiddleware",
     "csp.middleware.CSPMiddleware",
+    # After django-csp, so its response passes here first: Cache-Control and Vary of API
+    # answers, the WebSocket's connect-src (docs/security.md).
+    "dashboard.middleware.SecurityHeadersMiddleware",
     # Last: turns a login that django-axes refused into its lockout page.
     "axes.middleware.AxesMiddleware",
 ]
