@@ -2,11 +2,12 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path, register_converter
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
-from dashboard.apis.auth import TokenObtainApi, TokenRefreshApi
+from dashboard.apis.auth import TokenBlacklistApi, TokenObtainApi, TokenRefreshApi
 from dashboard.apis.base import IdConverter
 from dashboard.apis.cohorts import CohortEventsApi, CohortListApi, CohortSnapshotApi
+from dashboard.apis.docs import swagger_ui
 from dashboard.apis.errors import json_not_found
 from dashboard.apis.health import healthz, readyz
 from dashboard.apis.me import MeApi
@@ -21,6 +22,7 @@ register_converter(IdConverter, "id")
 api = [
     path("auth/token/", TokenObtainApi.as_view(), name="token"),
     path("auth/token/refresh/", TokenRefreshApi.as_view(), name="token-refresh"),
+    path("auth/token/blacklist/", TokenBlacklistApi.as_view(), name="token-blacklist"),
     path("me/", MeApi.as_view(), name="me"),
     path("cohorts/", CohortListApi.as_view(), name="cohort-list"),
     path("cohorts/<id:cohort_id>/snapshot/", CohortSnapshotApi.as_view(), name="cohort-snapshot"),
@@ -38,7 +40,7 @@ api = [
     ),
     path("metrics/cache/", CacheMetricsApi.as_view(), name="cache-metrics"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger"),
+    path("docs/", swagger_ui, name="swagger"),
     # Last: any other /api/ path is a JSON 404, with DEBUG on too.
     re_path(r"^[\s\S]*$", json_not_found),  # [\s\S]: "." stops at a newline (%0A)
 ]
