@@ -9,6 +9,7 @@ from dashboard.apis.base import IdConverter
 from dashboard.apis.cohorts import CohortEventsApi, CohortListApi, CohortSnapshotApi
 from dashboard.apis.errors import json_not_found
 from dashboard.apis.health import healthz, readyz
+from dashboard.apis.learners import LearnerListApi, LearnerTimelineApi, ProgressHistoryApi
 from dashboard.apis.me import MeApi
 from dashboard.apis.metrics import CacheMetricsApi
 from dashboard.apis.progress import ProgressUpdateApi
@@ -34,6 +35,18 @@ api = [
         "cohorts/<id:cohort_id>/events/<id:seq>/comments/",
         EventCommentsApi.as_view(),
         name="comment-add",
+    ),
+    # v1.1: the mentor's workflow (issue 19)
+    path("cohorts/<id:cohort_id>/learners/", LearnerListApi.as_view(), name="learner-list"),
+    path(
+        "cohorts/<id:cohort_id>/learners/<id:learner_id>/timeline/",
+        LearnerTimelineApi.as_view(),
+        name="learner-timeline",
+    ),
+    path(
+        "cohorts/<id:cohort_id>/progress/<id:learner_id>/<slug:milestone_slug>/history/",
+        ProgressHistoryApi.as_view(),
+        name="progress-history",
     ),
     path("metrics/cache/", CacheMetricsApi.as_view(), name="cache-metrics"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
