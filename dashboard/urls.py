@@ -8,6 +8,7 @@ from dashboard.apis.auth import TokenObtainApi, TokenRefreshApi
 from dashboard.apis.base import IdConverter
 from dashboard.apis.cohorts import CohortEventsApi, CohortListApi, CohortSnapshotApi
 from dashboard.apis.errors import json_not_found
+from dashboard.apis.export import CohortExportApi
 from dashboard.apis.health import healthz, readyz
 from dashboard.apis.learners import LearnerListApi, LearnerTimelineApi, ProgressHistoryApi
 from dashboard.apis.me import MeApi
@@ -48,6 +49,7 @@ api = [
         ProgressHistoryApi.as_view(),
         name="progress-history",
     ),
+    path("cohorts/<id:cohort_id>/export.csv", CohortExportApi.as_view(), name="cohort-export"),
     path("metrics/cache/", CacheMetricsApi.as_view(), name="cache-metrics"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger"),
