@@ -13,6 +13,7 @@ from dashboard.apis.health import healthz, readyz
 from dashboard.apis.learners import LearnerListApi, LearnerTimelineApi, ProgressHistoryApi
 from dashboard.apis.me import MeApi
 from dashboard.apis.metrics import CacheMetricsApi
+from dashboard.apis.notifications import NotificationPreferencesApi
 from dashboard.apis.progress import ProgressUpdateApi
 from dashboard.apis.reactions import EventCommentsApi, KudosAddApi
 from dashboard.pages import index
@@ -50,6 +51,7 @@ api = [
         name="progress-history",
     ),
     path("cohorts/<id:cohort_id>/export.csv", CohortExportApi.as_view(), name="cohort-export"),
+    path("me/notifications/", NotificationPreferencesApi.as_view(), name="notifications"),
     path("metrics/cache/", CacheMetricsApi.as_view(), name="cache-metrics"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger"),
