@@ -14,6 +14,7 @@ from dashboard.apis.learners import LearnerListApi, LearnerTimelineApi, Progress
 from dashboard.apis.me import MeApi
 from dashboard.apis.metrics import CacheMetricsApi
 from dashboard.apis.notifications import NotificationPreferencesApi
+from dashboard.apis.program import ProgramOverviewApi
 from dashboard.apis.progress import ProgressUpdateApi
 from dashboard.apis.reactions import EventCommentsApi, KudosAddApi
 from dashboard.pages import index
@@ -52,6 +53,7 @@ api = [
     ),
     path("cohorts/<id:cohort_id>/export.csv", CohortExportApi.as_view(), name="cohort-export"),
     path("me/notifications/", NotificationPreferencesApi.as_view(), name="notifications"),
+    path("program/overview/", ProgramOverviewApi.as_view(), name="program-overview"),
     path("metrics/cache/", CacheMetricsApi.as_view(), name="cache-metrics"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger"),
