@@ -11,7 +11,8 @@ from dashboard.apis.base import ApiView, errors
 from dashboard.apis.cohorts import CohortSnapshotApi
 from dashboard.apis.serializers import EventSerializer, UserRefSerializer
 from dashboard.models import Progress
-from dashboard.selectors.learners import LearnerFilter, cohort_learners, cohort_viewer
+from dashboard.selectors.learners import LearnerFilter, cohort_learners
+from dashboard.selectors.privacy import viewer_for_or_404
 from dashboard.selectors.timeline import TIMELINE_MAX, cell_history, learner_timeline
 
 _TRUE_FALSE = {"true": True, "false": False}
@@ -40,7 +41,7 @@ class LearnerListApi(ApiView):
         responses={200: OutputSerializer, **errors(400, 404)},
     )
     def get(self, request: Request, cohort_id: int) -> Response:
-        viewer = cohort_viewer(user=request.user, cohort_id=cohort_id)
+        viewer = viewer_for_or_404(user=request.user, cohort_id=cohort_id)
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = dict(params.validated_data)
@@ -78,7 +79,7 @@ class LearnerTimelineApi(ApiView):
         responses={200: OutputSerializer, **errors(400, 404)},
     )
     def get(self, request: Request, cohort_id: int, learner_id: int) -> Response:
-        viewer = cohort_viewer(user=request.user, cohort_id=cohort_id)
+        viewer = viewer_for_or_404(user=request.user, cohort_id=cohort_id)
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         return Response(
@@ -106,7 +107,7 @@ class ProgressHistoryApi(ApiView):
     def get(
         self, request: Request, cohort_id: int, learner_id: int, milestone_slug: str
     ) -> Response:
-        viewer = cohort_viewer(user=request.user, cohort_id=cohort_id)
+        viewer = viewer_for_or_404(user=request.user, cohort_id=cohort_id)
         results = cell_history(
             cohort_id=cohort_id, learner_id=learner_id, milestone_slug=milestone_slug, viewer=viewer
         )

@@ -10,14 +10,13 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AnonymousUser, User
 from django.utils import timezone
 
 from dashboard.errors import InvalidInput, NotFound
 from dashboard.models import Progress
 from dashboard.selectors.cohorts import snapshot_bundle, snapshot_learners
+from dashboard.selectors.privacy import Viewer, learner_row_for
 from dashboard.selectors.stats import overdue_milestones
-from dashboard.selectors.viewer import Viewer, learner_row_for, viewer_for
 
 
 @dataclass(frozen=True)
@@ -27,14 +26,6 @@ class LearnerFilter:
     milestone: str | None = None
     status: str | None = None
     search: str | None = None
-
-
-def cohort_viewer(*, user: User | AnonymousUser, cohort_id: int) -> Viewer:
-    """Return who ``user`` is in the cohort, or raise ``NotFound``: existence is never leaked."""
-    viewer = viewer_for(user=user, cohort_id=cohort_id)
-    if viewer is None:
-        raise NotFound("No such cohort.")
-    return viewer
 
 
 def name_key(text: str) -> str:

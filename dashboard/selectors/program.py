@@ -56,12 +56,12 @@ def program_overview() -> dict[str, Any]:
     ):
         cells[row[0]].append(row[1:])
     changes: dict[int, list[tuple]] = defaultdict(list)
-    for row in (
+    for change in (
         Event.objects.filter(cohort__in=cohorts, kind=Event.Kind.PROGRESS_UPDATED)
         .order_by("cohort_id", "seq")
         .values_list("cohort_id", "learner_id", "data__milestone", "data__status", "created_at")
     ):
-        changes[row[0]].append(row[1:])
+        changes[change[0]].append(change[1:])
 
     lateness: dict[int, list[int]] = defaultdict(list)
     rows = []

@@ -12,7 +12,7 @@ from dashboard.errors import NotFound
 from dashboard.models import Event
 from dashboard.selectors.cohorts import snapshot_bundle
 from dashboard.selectors.learners import learner_header
-from dashboard.selectors.viewer import Viewer, event_for
+from dashboard.selectors.privacy import Viewer, event_for
 from realtime.protocol import event_payload, iso_ms, user_ref
 
 TIMELINE_MAX = 200
