@@ -148,18 +148,20 @@ def redacted_event(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def hidden_placeholder(payload: dict[str, Any]) -> dict[str, Any]:
-    """Return the ``hidden`` stand-in of an event: its seq, time and reaction counts only."""
-    placeholder = {
+    """Return the ``hidden`` stand-in of an event: its seq and time only.
+
+    Its reaction counts are 0: reactions to a hidden event are hidden as well, so a
+    client applying what it receives keeps the counts the placeholder shows.
+    """
+    return {
         "seq": payload["seq"],
         "kind": HIDDEN_KIND,
         "at": payload.get("at"),
         "actor": None,
         "data": {},
+        "kudos": 0,
+        "comments": 0,
     }
-    for count in ("kudos", "comments"):  # the event shape's counts, when it has them
-        if count in payload:
-            placeholder[count] = payload[count]
-    return placeholder
 
 
 def event_for(payload: dict[str, Any], viewer: Viewer) -> dict[str, Any]:
