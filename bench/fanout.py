@@ -648,7 +648,7 @@ def main() -> None:
         type=float,
         default=0,
         metavar="S",
-        help="keep the servers S seconds after the clients leave (what leaving costs: gcwatch)",
+        help="keep the servers S seconds after the clients leave (what leaving costs: GC log)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON line")
     parser.add_argument("--profile", default="", help="cProfile the server into this file")

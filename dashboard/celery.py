@@ -16,12 +16,14 @@ from celery.signals import task_postrun, task_prerun
 from django.conf import settings
 
 from dashboard.logging import request_id_var
+from dashboard.prometheus import install_celery_signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings.base")
 
 app = Celery("dashboard")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["dashboard"])
+install_celery_signals()  # job runs and failures in /metrics (dashboard/prometheus.py)
 
 
 def beat_schedule() -> dict[str, dict[str, Any]]:

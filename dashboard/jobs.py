@@ -24,7 +24,7 @@ from datetime import date, timedelta
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from dashboard import clock
+from dashboard import clock, prometheus
 from dashboard.models import Cohort
 from dashboard.services.reports import at_risk_update, daily_digest_append
 
@@ -96,7 +96,8 @@ def run_jobs_once() -> dict[str, int | None]:
     results: dict[str, int | None] = {}
     for name, job in JOBS.items():
         try:
-            results[name] = job()
+            with prometheus.job_run(name):
+                results[name] = job()
         except Exception:
             logger.exception("periodic job %s failed", name)
             results[name] = None

@@ -14,6 +14,7 @@ from dashboard.apis.metrics import CacheMetricsApi
 from dashboard.apis.progress import ProgressUpdateApi
 from dashboard.apis.reactions import EventCommentsApi, KudosAddApi
 from dashboard.pages import index
+from dashboard.prometheus import metrics_view
 
 register_converter(IdConverter, "id")
 
@@ -57,6 +58,7 @@ urlpatterns = [
     path("api/", include(api)),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
 ]
 
 handler404 = "dashboard.pages.not_found"

@@ -51,10 +51,12 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
-from dashboard.gcwatch import HeapPolicy
+from dashboard import prometheus
 from realtime import protocol
 from realtime.presence import MemoryPresence, RedisPresence, presence_store
 from realtime.protocol import PresenceEntry, UserRef
+from realtime.runtime import HeapPolicy
+from realtime.uvicorn_ws import direct_socket
 
 if TYPE_CHECKING:
     from dashboard.selectors.privacy import Viewer
@@ -169,27 +171,15 @@ def wire(text: str) -> bytes:
     return bytes((0x81, 127)) + n.to_bytes(8, "big") + payload
 
 
-def _direct_protocol(send: Any) -> Any:
-    """Return uvicorn's websockets-sansio protocol behind ``send`` when frames may be
-    written straight to its transport: no extension negotiated (per-message deflate
-    would make every socket's bytes different). Otherwise None: use the ASGI ``send``."""
-    proto = getattr(send, "__self__", None)
-    if proto is None or type(proto).__name__ != "WebSocketsSansIOProtocol":
-        return None
-    conn = getattr(proto, "conn", None)
-    if conn is None or getattr(conn, "extensions", None) or not hasattr(proto, "writable"):
-        return None
-    return proto
-
-
 class Connection:
     """One socket as the hub sees it: a bounded outbox drained by one writer task.
 
-    Behind uvicorn's websockets-sansio server (no compression negotiated) a frame is
-    written straight to the socket's transport while it is writable and nothing is
-    queued: the frame bytes are built once per event and shared by every socket, so a
-    delivery costs one ``transport.write``. A socket whose transport pushes back gets
-    its frames queued (in order) and drained by its writer through the ASGI ``send``.
+    Where uvicorn's socket allows it (realtime/uvicorn_ws.py decides: no compression
+    negotiated; for the native send also no TLS) a frame is written straight to the
+    socket's transport while it is writable and nothing is queued: the frame bytes are
+    built once per event and shared by every socket, so a delivery costs one
+    ``transport.write``. A socket whose transport pushes back gets its frames queued (in
+    order) and drained by its writer through the ASGI ``send``.
     """
 
     __slots__ = (
@@ -229,26 +219,18 @@ class Connection:
         self.last_rx = now
         self.auth_deadline: float | None = now + float(settings.WS_AUTH_TIMEOUT)
         self.on_closed: Callable[[], None] | None = None
-        self.direct: Any = _direct_protocol(send)
+        native = send_many is not None and bool(settings.WS_NATIVE_SEND)
+        self.direct = direct_socket(send, native=native)
         # The socket's descriptor when fan-outs may write to it natively (-1: never).
-        self.fd = -1
-        if self.direct is not None and send_many is not None and settings.WS_NATIVE_SEND:
-            sock = self.direct.transport.get_extra_info("socket")
-            self.fd = sock.fileno() if sock is not None else -1
+        self.fd = self.direct.fd if self.direct is not None else -1
 
     def writable_now(self) -> bool:
         """Whether bytes written to the socket now go out in order: the socket is open
         and nothing is queued before them (in the outbox or the transport's buffer)."""
-        proto = self.direct
-        if self.closed or self.outbox or proto is None:
+        direct = self.direct
+        if self.closed or self.outbox or direct is None:
             return False
-        transport = proto.transport
-        return (
-            proto.writable.is_set()
-            and not proto.close_sent
-            and not transport.is_closing()
-            and not transport.get_write_buffer_size()
-        )
+        return direct.ready() and not direct.transport.get_write_buffer_size()
 
     # Sending ---------------------------------------------------------------------------
 
@@ -259,21 +241,17 @@ class Connection:
         """
         if self.closed:
             return
-        proto = self.direct
-        if (
-            proto is not None
-            and not self.outbox
-            and proto.writable.is_set()
-            and not proto.close_sent
-            and not proto.transport.is_closing()
-        ):
-            proto.transport.write(frame if frame is not None else wire(text))
+        direct = self.direct
+        if direct is not None and not self.outbox and direct.ready():
+            direct.transport.write(frame if frame is not None else wire(text))
+            self.hub.frames_pushed += 1
             return
         if len(self.outbox) >= self.queue_limit:
             logger.info("closing a slow socket (%s frames queued)", len(self.outbox))
             self.close_soon(protocol.CLOSE_SLOW_CONSUMER)
             return
         self.outbox.append(text)
+        self.hub.frames_pushed += 1
         if self.writer is None:  # started on first use: an idle socket costs no task
             self.writer = self.hub.loop.create_task(self._write_loop())
             return
@@ -285,16 +263,10 @@ class Connection:
 
     def push_many(self, events: list[tuple[int, str, bytes]]) -> None:
         """Send or queue several frames (in order), in one write when it can be direct."""
-        proto = self.direct
-        if (
-            proto is not None
-            and not self.closed
-            and not self.outbox
-            and proto.writable.is_set()
-            and not proto.close_sent
-            and not proto.transport.is_closing()
-        ):
-            proto.transport.write(b"".join(frame for _, _, frame in events))
+        direct = self.direct
+        if direct is not None and not self.closed and not self.outbox and direct.ready():
+            direct.transport.write(b"".join(frame for _, _, frame in events))
+            self.hub.frames_pushed += len(events)
             return
         for _, text, frame in events:
             self.push(text, frame)
@@ -327,6 +299,7 @@ class Connection:
             return None
         self.close_sent = True
         self.hub.detach(self)
+        prometheus.ws_closed(code)
         return self.hub.loop.create_task(self._send_close(code))
 
     async def close(self, code: int) -> None:
@@ -341,9 +314,8 @@ class Connection:
         try:
             await asyncio.wait_for(self.send({"type": "websocket.close", "code": code}), 2.0)
         except Exception:
-            transport = getattr(self.direct, "transport", None)
-            if transport is not None:
-                transport.abort()
+            if self.direct is not None:
+                self.direct.transport.abort()
 
 
 class Subscription:
@@ -537,12 +509,15 @@ class Hub:
         # Deliveries written by ``send_many``, and those of them that came up short.
         self.native_sends = 0
         self.native_short_writes = 0
+        # Frames written or queued (``push``) and written natively: /metrics reads them.
+        self.frames_pushed = 0
+        self.native_frames = 0
         self.started = False
         self.stopping = False
         self._start_lock = asyncio.Lock()
         self.healthy = True
         # Sockets are long-lived: keep their objects out of full collections, step by
-        # step as they open (dashboard/gcwatch.py; HEAP_FREEZE=0 turns it off).
+        # step as they open (realtime/runtime.py; HEAP_FREEZE=0 turns it off).
         self.heap: HeapPolicy | _NoHeapPolicy = (
             HeapPolicy() if settings.HEAP_FREEZE else _NoHeapPolicy()
         )
@@ -671,6 +646,8 @@ class Hub:
         if ref is not None:
             frame["ref"] = ref
         conn.push_frame(frame)
+        if since is not None:
+            prometheus.ws_recovery(replay is not None)
         if replay and previous is not None and previous.live:
             # A re-subscribe on the same socket: events the old subscription already
             # queued (sent before this ``subscribed``) are not sent twice.
@@ -861,6 +838,7 @@ class Hub:
                 if upto <= after:
                     self._drain_after_fill(topic)
                     continue
+                prometheus.ws_resync()
                 rows = await database_sync_to_async(_read_range)(topic.cohort_id, after, upto)
                 if topic.next_seq is None:
                     return
@@ -920,11 +898,13 @@ class Hub:
         try:
             while fanout:
                 subs, topic, _, events, sources = fanout.popleft()
+                started = self.loop.time()
                 forms = _Forms(topic.name, events, sources)
                 for start in range(0, len(subs), FANOUT_SLICE):
                     if start:
                         await asyncio.sleep(0)
                     self._fan_slice(subs[start : start + FANOUT_SLICE], forms)
+                prometheus.fanout_done(len(subs), len(events), self.loop.time() - started)
         finally:
             self.fanout_task = None
 
@@ -979,6 +959,7 @@ class Hub:
         for index, sent in short:
             direct[index].direct.transport.write(data[sent:])
         self.native_sends += len(direct)
+        self.native_frames += len(direct) * len(audience.events)
         self.native_short_writes += len(short)
         audience.fds = array("i")
         audience.direct = []
@@ -1204,6 +1185,7 @@ class Hub:
                 elif now - conn.last_rx >= idle:
                     conn.close_soon(protocol.CLOSE_GOING_AWAY)
             self.heap.tick(len(self.connections), self.sockets_opened, self.sockets_closed)
+            prometheus.hub_sample()
 
     async def _health_loop(self) -> None:
         """Probe the layer through this process's channel; on loss close every socket 1012."""

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from dashboard import clock
+from dashboard import clock, prometheus
 from dashboard.models import Cohort, Event
 from dashboard.selectors.caching import cohort_cache_invalidate_on_commit
 from realtime.broadcasting import broadcast_on_commit
@@ -72,4 +72,5 @@ def event_append(
     # cohort's cached reads.
     cohort_cache_invalidate_on_commit(cohort_id)
     broadcast_on_commit(event)
+    prometheus.event_appended(kind)
     return event
