@@ -67,6 +67,7 @@ def kudos_add(*, actor: User, cohort_id: int, seq: int) -> KudosResult:
             kind=Event.Kind.KUDOS_ADDED,
             actor=actor,
             data={"event": seq, "kudos": count, **_privacy(target)},
+            learner_id=target.learner_id,
         )
     return KudosResult(event_seq=seq, kudos=count, created=True)
 
@@ -104,5 +105,6 @@ def comment_add(*, actor: User, cohort_id: int, seq: int, text: str) -> CommentD
             actor=actor,
             data={**data, **_privacy(target)},
             at=comment.created_at,
+            learner_id=target.learner_id,
         )
     return data
