@@ -67,7 +67,7 @@ async def test_a_users_sockets_are_capped_per_process(sockets, settings):
 
 
 async def ping_p99(ws, seconds: float) -> float:
-    """Ping every 20 ms for ``seconds``; return the round trips' p99 in ms."""
+    """Ping every 40 ms for ``seconds``; return the round trips' p99 in ms."""
     rtts: list[float] = []
     began = time.monotonic()
     while time.monotonic() - began < seconds:
@@ -76,7 +76,7 @@ async def ping_p99(ws, seconds: float) -> float:
         while json.loads(await ws.recv())["type"] != "pong":
             pass
         rtts.append((time.perf_counter() - sent) * 1000)
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.04)  # 25 frames a second: under the frame-rate limit
     rtts.sort()
     return rtts[max(0, int(len(rtts) * 0.99) - 1)]
 
@@ -104,7 +104,7 @@ async def test_an_attacker_at_the_limits_cannot_slow_an_observers_pings(server, 
         while not stop.is_set():
             await ws.send(json.dumps({"type": "unsubscribe", "topic": topic}))
             await ws.send(json.dumps({"type": "subscribe", "topic": topic, "since": head - 800}))
-            await asyncio.sleep(2 / 30)  # two frames: at the sustained frame rate
+            await asyncio.sleep(2 / 27)  # two frames: just under the sustained frame rate
             try:
                 while True:
                     pulled += len(await asyncio.wait_for(ws.recv(), 0.001))
