@@ -146,6 +146,8 @@ class World:
             "SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
             "SQLITE_PATH": str(self.tmp / "db.sqlite3"),
             "SIMULATE": "0",
+            # One token stands in for many people: no cap on sockets per user.
+            "WS_MAX_SOCKETS_PER_USER": "0",
             "WRITE_THROTTLE": "off",
             "PERIODIC_JOBS": "off",
             "METRICS_SAMPLER_IN_PROCESS": "0",

@@ -18,7 +18,7 @@ from channels.exceptions import StopConsumer
 from django.conf import settings
 
 from dashboard.selectors.access import can_see_cache_metrics
-from dashboard.selectors.privacy import viewer_for, viewer_role
+from dashboard.selectors.privacy import Viewer, viewer_for, viewer_role
 from realtime import protocol
 from realtime.hub import Connection, LayerLost, get_hub
 
@@ -71,7 +71,8 @@ def _has_origin(scope: dict[str, Any]) -> bool:
 
 
 class _RateLimit:
-    """A token bucket: ``rate`` frames a second sustained, ``burst`` above it."""
+    """A token bucket: ``rate`` units (frames, replayed events) a second sustained,
+    ``burst`` above it."""
 
     __slots__ = ("burst", "rate", "stamp", "tokens")
 
@@ -81,14 +82,19 @@ class _RateLimit:
         self.tokens = burst
         self.stamp = time.monotonic()
 
-    def allow(self) -> bool:
+    def allow(self, cost: float = 1) -> bool:
+        """Take ``cost`` units if the bucket holds them; False (nothing taken) if not."""
         now = time.monotonic()
         self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
-        if self.tokens < 1:
+        if self.tokens < cost:
             return False
-        self.tokens -= 1
+        self.tokens -= cost
         return True
+
+    def spend(self, cost: float) -> None:
+        """Take ``cost`` units whatever the bucket holds (it may go into debt)."""
+        self.tokens -= cost
 
 
 # --------------------------------------------------------------------------------------
@@ -143,7 +149,17 @@ class LiveConsumer(AsyncConsumer):
         await self.send({"type": "websocket.accept"})
         self.conn = hub.connect(self.scope.get("realtime.send", self.base_send))
         self.rate = _RateLimit(float(settings.WS_RATE_PER_SECOND), float(settings.WS_RATE_BURST))
+        # Events this socket may have replayed: a client looping subscribe(since) /
+        # unsubscribe would otherwise pull the log again and again (issue 17, 4.10).
+        self.replay_budget = _RateLimit(
+            float(settings.WS_REPLAY_RATE), float(settings.WS_REPLAY_BUDGET)
+        )
+        # A subscribe costs a presence change and a read; a socket's are rate-limited.
+        self.subscribes = _RateLimit(
+            float(settings.WS_SUBSCRIBE_RATE), float(settings.WS_SUBSCRIBE_BURST)
+        )
         self.max_bytes = int(settings.WS_MAX_FRAME_BYTES)
+        self.viewers: dict[int, Viewer] = {}  # cohort id -> what this user may see there
         user = self.scope.get("user")
         # A browser (it sends Origin, checked by the validator) may use its session; a
         # program (no Origin) must authenticate with a token frame.
@@ -155,6 +171,10 @@ class LiveConsumer(AsyncConsumer):
         self.conn.user = user
         self.conn.user_entry = protocol.user_ref(user)
         self.conn.auth_deadline = None
+        if not self.conn.hub.user_socket_add(self.conn):
+            # Sockets are cheap to open and each can ask for replays: one user's are capped.
+            self.conn.close_soon(protocol.CLOSE_POLICY)
+            return
         frame: protocol.WelcomeFrame = {"type": "welcome", "user": self.conn.user_entry}  # type: ignore[typeddict-item]
         if ref is not None:
             frame["ref"] = ref
@@ -257,6 +277,8 @@ class LiveConsumer(AsyncConsumer):
             isinstance(since, bool) or not isinstance(since, int) or since < 0
         ):
             raise ClientError(protocol.ERR_BAD_FRAME, "since is a seq (an integer >= 0) or null.")
+        if not self.subscribes.allow():
+            raise ClientError(protocol.ERR_RATE_LIMITED, "Too many subscribes; wait a moment.")
         if topic not in conn.subs and len(conn.subs) >= int(settings.WS_MAX_TOPICS):
             raise ClientError(
                 protocol.ERR_TOO_MANY_TOPICS,
@@ -269,11 +291,19 @@ class LiveConsumer(AsyncConsumer):
                 await conn.hub.subscribe_metrics(conn, ref)
                 return
             cohort_id = _cohort_id(topic)
-            viewer = await database_sync_to_async(viewer_for)(user=conn.user, cohort_id=cohort_id)
+            viewer = self.viewers.get(cohort_id)
+            if viewer is None:
+                viewer = await database_sync_to_async(viewer_for)(
+                    user=conn.user, cohort_id=cohort_id
+                )
             if viewer is None:
                 raise ClientError(protocol.ERR_NOT_FOUND, "No such topic.")
+            # Known for the socket's life: a re-subscribe (recovery) costs no query.
+            self.viewers[cohort_id] = viewer
             role = viewer_role(user=conn.user, viewer=viewer)
-            await conn.hub.subscribe_cohort(conn, cohort_id, role, since, ref, viewer)
+            await conn.hub.subscribe_cohort(
+                conn, cohort_id, role, since, ref, viewer, self.replay_budget
+            )
         except LayerLost:
             await self._close(protocol.CLOSE_SERVICE_RESTART)
 

@@ -493,6 +493,7 @@ class Hub:
         self.topics: dict[str, Topic] = {}
         self.locks: dict[str, asyncio.Lock] = {}
         self.connections: set[Connection] = set()
+        self.user_sockets: dict[int, int] = {}  # user id -> authenticated sockets here
         self.probes: dict[str, asyncio.Future[None]] = {}
         self.presence: MemoryPresence | RedisPresence = presence_store()
         self.local_presence: dict[tuple[int, int], list[Any]] = {}  # -> [count, entry]
@@ -579,12 +580,27 @@ class Hub:
         self.sockets_opened += 1
         return conn
 
+    def user_socket_add(self, conn: Connection) -> bool:
+        """Count an authenticated socket of ``conn.user``; False when the user has more
+        than ``WS_MAX_SOCKETS_PER_USER`` in this process (0: no cap): close it."""
+        user_id = conn.user.pk
+        count = self.user_sockets[user_id] = self.user_sockets.get(user_id, 0) + 1
+        cap = int(settings.WS_MAX_SOCKETS_PER_USER)
+        return cap <= 0 or count <= cap
+
     def detach(self, conn: Connection) -> None:
         """Forget a socket: its subscriptions, presence and writer. Idempotent, sync."""
         if conn.closed:
             return
         conn.closed = True
         self.connections.discard(conn)
+        if conn.user_entry is not None:  # counted by ``user_socket_add``
+            user_id = conn.user.pk
+            left = self.user_sockets.get(user_id, 1) - 1
+            if left > 0:
+                self.user_sockets[user_id] = left
+            else:
+                self.user_sockets.pop(user_id, None)
         self.sockets_closed += 1
         for name in list(conn.subs):
             self._drop_subscription(conn, name)
@@ -603,9 +619,11 @@ class Hub:
         since: int | None,
         ref: Any,
         viewer: Viewer | None = None,
+        budget: Any = None,
     ) -> None:
         """Subscribe ``conn`` to the cohort; ``viewer`` says what it may see of scores
-        and risk (None: everything)."""
+        and risk (None: everything); ``budget`` is the socket's replay budget in events
+        (``allow(n)``, ``spend(n)``; None: unbounded)."""
         name = protocol.cohort_topic(cohort_id)
         previous = conn.subs.get(name)
         topic = self._topic(name, cohort_group(cohort_id), cohort_id)
@@ -627,12 +645,22 @@ class Hub:
             # sockets and every later one will be: a consistent head without a query.
             head = live_head
             replay = None if since is None else []
-        elif since is None:
-            head = await database_sync_to_async(_read_head)(cohort_id)
+        elif since is None or (
+            budget is not None
+            and not budget.allow(live_head - since if live_head is not None else 1)
+        ):
+            # No replay asked, or this socket replayed too much lately (a client that
+            # loops subscribe/unsubscribe): recovered false, the client loads a snapshot.
+            if live_head is not None:
+                head = live_head
+            else:
+                head = await database_sync_to_async(_read_head)(cohort_id)
         else:
             head, replay = await database_sync_to_async(_read_replay)(
                 cohort_id, since, int(settings.WS_REPLAY_MAX), viewer
             )
+            if budget is not None and live_head is None and replay:
+                budget.spend(len(replay) - 1)  # what the estimate of 1 left out
         entries = await self._presence_list(cohort_id)
         if conn.closed or conn.subs.get(name) is not sub:
             return  # closed or unsubscribed meanwhile

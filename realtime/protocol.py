@@ -250,6 +250,7 @@ ERR_UNKNOWN_TYPE = "unknown_type"
 ERR_NOT_FOUND = "not_found"
 ERR_TOO_MANY_TOPICS = "too_many_topics"
 ERR_ALREADY_AUTHENTICATED = "already_authenticated"
+ERR_RATE_LIMITED = "rate_limited"  # subscribes faster than WS_SUBSCRIBE_RATE
 
 
 # ASCII output: a lone surrogate in user text cannot break the UTF-8 encoding of a frame.

@@ -14,7 +14,9 @@ What a learner gets instead of a peer's private data:
 - ``learner.at_risk`` and ``learner.on_track`` about a peer: the ``hidden`` placeholder
   (same ``seq`` and ``at``, no actor, no data), so the learner's ``seq`` stays gap-free;
 - ``report.daily``: the counts stay; no score in ``completed``, nobody named in
-  ``newly_at_risk`` (the digest is one text for every learner, own entries included).
+  ``newly_at_risk`` (the digest is one text for every learner, own entries included);
+- kudos and comments on a risk event (their data has ``private_to``, set by the reaction
+  services): the ``hidden`` placeholder, like the event they react to.
 
 An event has at most two forms: the full one (mentors, staff, and the learner it is
 about) and the ``redacted_event`` one (every other learner). The WebSocket fan-out
@@ -37,6 +39,8 @@ from realtime.protocol import HIDDEN_KIND
 RISK_KINDS = frozenset({"learner.at_risk", "learner.on_track"})
 # Events naming one learner in ``data.learner.id``: that learner sees them in full.
 _SUBJECT_KINDS = frozenset({"progress.updated", "learner.added", *RISK_KINDS})
+# Reactions: private like their target when their data has ``private_to``.
+_REACTION_KINDS = frozenset({"kudos.added", "comment.added"})
 
 _MEMBERSHIP = "SELECT id, role FROM dashboard_membership WHERE user_id = %s AND cohort_id = %s"
 
@@ -114,9 +118,14 @@ def learner_row_for(row: dict[str, Any], viewer: Viewer) -> dict[str, Any]:
 
 def event_subject(payload: dict[str, Any]) -> int | None:
     """Return the learner (membership) id the event is about, if it is about one."""
-    if payload.get("kind") not in _SUBJECT_KINDS:
+    kind = payload.get("kind")
+    data = payload.get("data") or {}
+    if kind in _REACTION_KINDS:
+        private_to = data.get("private_to")
+        return private_to if isinstance(private_to, int) else None
+    if kind not in _SUBJECT_KINDS:
         return None
-    learner = (payload.get("data") or {}).get("learner")
+    learner = data.get("learner")
     learner_id = learner.get("id") if isinstance(learner, dict) else None
     return learner_id if isinstance(learner_id, int) else None
 
@@ -126,7 +135,7 @@ def redacted_event(payload: dict[str, Any]) -> dict[str, Any]:
     when nothing in it is private (kudos, comments, cohort changes)."""
     kind = payload.get("kind")
     data = payload.get("data") or {}
-    if kind in RISK_KINDS:
+    if kind in RISK_KINDS or (kind in _REACTION_KINDS and "private_to" in data):
         return hidden_placeholder(payload)
     if kind == "progress.updated" and data.get("score") is not None:
         return {**payload, "data": {**data, "score": None}}
@@ -139,18 +148,20 @@ def redacted_event(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def hidden_placeholder(payload: dict[str, Any]) -> dict[str, Any]:
-    """Return the ``hidden`` stand-in of an event: its seq, time and reaction counts only."""
-    placeholder = {
+    """Return the ``hidden`` stand-in of an event: its seq and time only.
+
+    Its reaction counts are 0: reactions to a hidden event are hidden as well, so a
+    client applying what it receives keeps the counts the placeholder shows.
+    """
+    return {
         "seq": payload["seq"],
         "kind": HIDDEN_KIND,
         "at": payload.get("at"),
         "actor": None,
         "data": {},
+        "kudos": 0,
+        "comments": 0,
     }
-    for count in ("kudos", "comments"):  # the event shape's counts, when it has them
-        if count in payload:
-            placeholder[count] = payload[count]
-    return placeholder
 
 
 def event_for(payload: dict[str, Any], viewer: Viewer) -> dict[str, Any]:

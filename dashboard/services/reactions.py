@@ -40,6 +40,17 @@ def _target_event(*, actor: User, cohort_id: int, seq: int) -> Event:
     return target
 
 
+def _privacy(target: Event) -> dict[str, int]:
+    """Return ``{"private_to": learner id}`` for a reaction to an event about a learner's
+    risk: like its target, it reaches only that learner, mentors and staff
+    (``dashboard/selectors/privacy.py``)."""
+    if target.kind in (Event.Kind.LEARNER_AT_RISK, Event.Kind.LEARNER_ON_TRACK):
+        learner_id = (target.data or {}).get("learner", {}).get("id")
+        if isinstance(learner_id, int):
+            return {"private_to": learner_id}
+    return {}
+
+
 def kudos_add(*, actor: User, cohort_id: int, seq: int) -> KudosResult:
     """Give kudos to event ``seq``; a second kudos by the same person changes nothing."""
     with transaction.atomic():
@@ -55,7 +66,7 @@ def kudos_add(*, actor: User, cohort_id: int, seq: int) -> KudosResult:
             cohort_id=cohort_id,
             kind=Event.Kind.KUDOS_ADDED,
             actor=actor,
-            data={"event": seq, "kudos": count},
+            data={"event": seq, "kudos": count, **_privacy(target)},
             learner_id=target.learner_id,
         )
     return KudosResult(event_seq=seq, kudos=count, created=True)
@@ -92,7 +103,7 @@ def comment_add(*, actor: User, cohort_id: int, seq: int, text: str) -> CommentD
             cohort_id=cohort_id,
             kind=Event.Kind.COMMENT_ADDED,
             actor=actor,
-            data=dict(data),
+            data={**data, **_privacy(target)},
             at=comment.created_at,
             learner_id=target.learner_id,
         )

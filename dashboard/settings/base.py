@@ -362,6 +362,15 @@ WS_SEND_QUEUE = 1000  # frames queued for one socket; a client that falls behind
 # off: one transport write per socket, as without the compiled extension.
 WS_NATIVE_SEND = env_bool("WS_NATIVE_SEND", True)
 WS_REPLAY_MAX = 1000  # more events to replay than this: recovered false
+# A socket's replay budget, in events: a burst, refilled at a rate a second. A subscribe
+# whose replay would overdraw it gets recovered false (the client loads a snapshot).
+WS_REPLAY_BUDGET = env_int("WS_REPLAY_BUDGET", 1000)
+WS_REPLAY_RATE = float(env_str("WS_REPLAY_RATE", "20"))
+# Subscribes a second on one socket, sustained, and in a burst (over it: a rate_limited error).
+WS_SUBSCRIBE_RATE = float(env_str("WS_SUBSCRIBE_RATE", "2"))
+WS_SUBSCRIBE_BURST = float(env_str("WS_SUBSCRIBE_BURST", "10"))
+# Authenticated sockets of one user in one server process (0: no cap); more: close 1008.
+WS_MAX_SOCKETS_PER_USER = env_int("WS_MAX_SOCKETS_PER_USER", 30)
 WS_SWEEP_INTERVAL = 1.0  # how often idle and unauthenticated sockets are looked for
 REALTIME_PUBLISH_TIMEOUT = 2.0  # a publish from outside the server's event loop gives up after
 REALTIME_HEALTH_INTERVAL = 2.0  # how often a Redis channel layer is probed

@@ -9,6 +9,9 @@
 import { dueDate, learnerRisk } from "./risk.js";
 
 export const FEED_SIZE = 50;
+// What a learner gets instead of an event about a peer's risk (privacy by role): it
+// advances the seq and shows nowhere.
+export const HIDDEN = "hidden";
 export const STATUSES = ["not_started", "in_progress", "submitted", "completed"];
 
 // What a learner may do to their own cells (dashboard/services/progress.py).
@@ -64,7 +67,10 @@ export function stateFromSnapshot(snapshot) {
     };
     order.push(l.id);
   }
-  const feed = snapshot.feed.slice(0, FEED_SIZE).map((e) => ({ ...e }));
+  const feed = snapshot.feed
+    .filter((e) => e.kind !== HIDDEN)
+    .slice(0, FEED_SIZE)
+    .map((e) => ({ ...e }));
   const byMilestone = {};
   for (const [slug, counts] of Object.entries(snapshot.stats.by_milestone)) {
     byMilestone[slug] = { ...counts };
@@ -295,6 +301,9 @@ export function applyEvent(state, event) {
   if (event.seq <= state.seq) return { state, outcome: "duplicate", changes };
   if (event.seq !== state.seq + 1) return { state, outcome: "gap", changes };
 
+  if (event.kind === HIDDEN) {
+    return { state: { ...state, seq: event.seq }, outcome: "applied", changes };
+  }
   const entry = { ...event, kudos: event.kudos ?? 0, comments: event.comments ?? 0 };
   const feed = [entry, ...state.feed];
   const tally = { ...state.tally, [event.seq]: { base: entry.comments, additive: false, seen: 0 } };

@@ -271,3 +271,14 @@ test("a mentor's snapshot judges everyone", () => {
   assert.equal(state.redacted, false);
   assert.ok(Object.values(state.learners).every((l) => typeof l.at_risk === "boolean"));
 });
+
+test("a hidden event advances the seq and shows nowhere", () => {
+  const state = stateFromSnapshot({ ...before, feed: [{ seq: before.seq, kind: "hidden", at: "x", actor: null, data: {} }, ...before.feed] });
+  assert.ok(state.feed.every((e) => e.kind !== "hidden"));
+  const hidden = { seq: before.seq + 1, kind: "hidden", at: "2026-01-01T00:00:00.000Z", actor: null, data: {}, kudos: 0, comments: 0 };
+  const result = applyEvent(state, hidden);
+  assert.equal(result.outcome, "applied");
+  assert.equal(result.state.seq, before.seq + 1);
+  assert.deepEqual(result.state.feed, state.feed);
+  assert.deepEqual(result.changes.feed, []);
+});

@@ -14,7 +14,7 @@ from dashboard.selectors.privacy import (
     viewer_for,
 )
 from dashboard.services.progress import progress_update
-from dashboard.services.reactions import comment_add
+from dashboard.services.reactions import comment_add, kudos_add
 from dashboard.services.reports import at_risk_update, daily_digest_append
 
 pytestmark = pytest.mark.django_db
@@ -249,3 +249,31 @@ def test_reactions_pass_unchanged(scored):
     comment_add(actor=scored.mentor, cohort_id=scored.cohort.pk, seq=1, text="welcome")
     payload = {"seq": 9, "kind": "comment.added", "data": {"event": 1, "text": "welcome"}}
     assert event_for(payload, Viewer(user_id=1, sees_all=False, learner_id=1)) is payload
+
+
+def test_reactions_to_a_peers_risk_event_are_hidden_from_other_learners(scored, client_for):
+    mentor_events = events_as(client_for, scored.mentor, scored)
+    risk = {
+        e["data"]["learner"]["id"]: e["seq"]
+        for e in mentor_events
+        if e["kind"] == "learner.at_risk"
+    }
+    subject = scored.learners[2]
+    comment_add(
+        actor=scored.mentor, cohort_id=scored.cohort.pk, seq=risk[subject.pk], text="Let's talk"
+    )
+    kudos_add(actor=scored.mentor, cohort_id=scored.cohort.pk, seq=risk[subject.pk])
+    comment_seq, kudos_seq = len(mentor_events) + 1, len(mentor_events) + 2
+
+    def last_two(user) -> list[dict]:
+        return [e for e in events_as(client_for, user, scored) if e["seq"] >= comment_seq]
+
+    as_peer = last_two(scored.learners[0].user)
+    assert [e["kind"] for e in as_peer] == ["hidden", "hidden"]
+    assert "Let's talk" not in str(snapshot_as(client_for, scored.learners[0].user, scored))
+    as_subject = last_two(subject.user)
+    assert [e["kind"] for e in as_subject] == ["comment.added", "kudos.added"]
+    assert as_subject[0]["data"]["text"] == "Let's talk"
+    as_mentor = last_two(scored.mentor)
+    assert [e["seq"] for e in as_mentor] == [comment_seq, kudos_seq]
+    assert as_mentor[0]["data"]["private_to"] == subject.pk

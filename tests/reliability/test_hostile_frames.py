@@ -42,7 +42,14 @@ ALLOWED_FRAME_TYPES = {
     "metrics",
     "unsubscribed",
 }
-ERROR_CODES = {"bad_frame", "unknown_type", "not_found", "too_many_topics", "already_authenticated"}
+ERROR_CODES = {
+    "bad_frame",
+    "unknown_type",
+    "not_found",
+    "too_many_topics",
+    "already_authenticated",
+    "rate_limited",
+}
 WRONG_VALUES = [
     None,
     True,
