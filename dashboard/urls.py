@@ -9,12 +9,17 @@ from dashboard.apis.base import IdConverter
 from dashboard.apis.cohorts import CohortEventsApi, CohortListApi, CohortSnapshotApi
 from dashboard.apis.docs import swagger_ui
 from dashboard.apis.errors import json_not_found
+from dashboard.apis.export import CohortExportApi
 from dashboard.apis.health import healthz, readyz
+from dashboard.apis.learners import LearnerListApi, LearnerTimelineApi, ProgressHistoryApi
 from dashboard.apis.me import MeApi
 from dashboard.apis.metrics import CacheMetricsApi
+from dashboard.apis.notifications import NotificationPreferencesApi
+from dashboard.apis.program import ProgramOverviewApi
 from dashboard.apis.progress import ProgressUpdateApi
 from dashboard.apis.reactions import EventCommentsApi, KudosAddApi
 from dashboard.pages import index
+from dashboard.prometheus import metrics_view
 
 register_converter(IdConverter, "id")
 
@@ -37,6 +42,21 @@ api = [
         EventCommentsApi.as_view(),
         name="comment-add",
     ),
+    # v1.1: the mentor's workflow (issue 19)
+    path("cohorts/<id:cohort_id>/learners/", LearnerListApi.as_view(), name="learner-list"),
+    path(
+        "cohorts/<id:cohort_id>/learners/<id:learner_id>/timeline/",
+        LearnerTimelineApi.as_view(),
+        name="learner-timeline",
+    ),
+    path(
+        "cohorts/<id:cohort_id>/progress/<id:learner_id>/<slug:milestone_slug>/history/",
+        ProgressHistoryApi.as_view(),
+        name="progress-history",
+    ),
+    path("cohorts/<id:cohort_id>/export.csv", CohortExportApi.as_view(), name="cohort-export"),
+    path("me/notifications/", NotificationPreferencesApi.as_view(), name="notifications"),
+    path("program/overview/", ProgramOverviewApi.as_view(), name="program-overview"),
     path("metrics/cache/", CacheMetricsApi.as_view(), name="cache-metrics"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", swagger_ui, name="swagger"),
@@ -59,6 +79,7 @@ urlpatterns = [
     path("api/", include(api)),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
 ]
 
 handler404 = "dashboard.pages.not_found"

@@ -110,3 +110,14 @@ class StrictCharField(serializers.CharField):
         if data and all(_is_invisible(char) for char in data):
             self.fail("invisible")
         return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """A flag that takes JSON ``true`` / ``false`` only (DRF's also takes "yes", 1, "on"...)."""
+
+    default_error_messages = {"not_a_boolean": "Must be true or false."}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("not_a_boolean")
+        return data

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -54,6 +55,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so every response (redirects included) and every log line has the id.
     "dashboard.logging.RequestIdMiddleware",
+    # Counts and times every request, static files and redirects too (GET /metrics).
+    "dashboard.prometheus.PrometheusMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -330,6 +333,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["dashboard.apis.schema.DocsAccess"],
 }
 
+# GET /metrics (dashboard/prometheus.py): open with DEBUG on; otherwise for a bearer token
+# or the listed addresses/networks, and refused to everyone when neither is set.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", [])
+
 # Bodies larger than this are refused with 413 before they are read: on Content-Length,
 # or counted as a chunked body arrives (dashboard/http.py).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
@@ -428,3 +436,32 @@ LOGGING: dict[str, Any] = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --------------------------------------------------------------------------------------
+# Email: the mentors' alerts (docs/alerts.md)
+# --------------------------------------------------------------------------------------
+
+# The console backend (emails printed to the server's output) unless SMTP is configured:
+# EMAIL_URL=smtp://user:password@host:587 (STARTTLS; smtps://...:465 for TLS), or the
+# EMAIL_HOST / EMAIL_PORT / EMAIL_HOST_USER / EMAIL_HOST_PASSWORD / EMAIL_USE_TLS variables.
+_email_url = urlsplit(env_str("EMAIL_URL", ""))
+if _email_url.scheme and _email_url.scheme not in {"smtp", "smtps"}:
+    raise ImproperlyConfigured("EMAIL_URL must be smtp://... or smtps://...")
+EMAIL_HOST = _email_url.hostname or env_str("EMAIL_HOST", "")
+EMAIL_PORT = _email_url.port or env_int("EMAIL_PORT", 465 if _email_url.scheme == "smtps" else 587)
+EMAIL_HOST_USER = unquote(_email_url.username or "") or env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = unquote(_email_url.password or "") or env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_SSL = _email_url.scheme == "smtps" or env_bool("EMAIL_USE_SSL", False)
+EMAIL_USE_TLS = not EMAIL_USE_SSL and env_bool("EMAIL_USE_TLS", bool(EMAIL_HOST))
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Cohort dashboard <dashboard@localhost>")
+# The dashboard's public address, for the links in emails.
+SITE_URL = env_str("SITE_URL", "http://localhost:8000").rstrip("/")
+# At-risk marks older than this are not emailed (a first start does not mail the history).
+ALERT_WINDOW_HOURS = env_int("ALERT_WINDOW_HOURS", 48)
