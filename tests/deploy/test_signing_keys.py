@@ -23,13 +23,31 @@ def placeholder() -> str:
 
 
 @pytest.mark.parametrize(
-    "key", ["placeholder", OLD_PUBLIC_DEFAULT, "short-but-random-Zx81", "a" * 60, "ab" * 40]
+    "key",
+    [
+        "placeholder",
+        OLD_PUBLIC_DEFAULT,
+        "short-but-random-Zx81",
+        "a" * 60,
+        "abcdefghij" * 6,  # long, but ten different characters
+        "django-insecure-" + "x7Kp2QmZ9vLr4TnW8sYb3HcF6jDg1NaE5uRt0Ow",
+    ],
 )
 def test_production_refuses_to_start_on_a_known_or_weak_key(tmp_path, key):
     key = placeholder() if key == "placeholder" else key
     result = run_python(["manage.py", "check"], production_env(tmp_path, SECRET_KEY=key))
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr and "ImproperlyConfigured" in result.stderr
+
+
+def test_a_random_256_bit_key_in_base64_is_accepted(tmp_path):
+    """What a PaaS generates (Render's generateValue: 256 bits, base64, 44 characters)."""
+    import base64
+    import secrets
+
+    key = base64.b64encode(secrets.token_bytes(32)).decode()
+    result = run_python(["manage.py", "check"], production_env(tmp_path, SECRET_KEY=key))
+    assert result.returncode == 0, result.stderr
 
 
 def test_production_refuses_a_weak_jwt_signing_key(tmp_path):

@@ -591,8 +591,11 @@ def test_zz_outage_longer_than_replay_reloads_the_snapshot(person, dashboard_ser
     assert behind >= 1010
     label = {"in_progress": "◐ WIP", "submitted": "▲ Sub"}[written["status"]]
     expect(cell(mentor.page, written["learner"], written["slug"])).to_have_text(label)
-    mentor.page.wait_for_function(
-        f"Number(document.querySelector('#seq').textContent.split(' ')[1]) >= {before + 1010}"
-    )
+    # Polled from here: wait_for_function evaluates its string with eval() in the page,
+    # which the page's CSP (script-src 'self', no 'unsafe-eval') refuses.
+    deadline = time.monotonic() + 10
+    while int(mentor.page.locator("#seq").inner_text().split()[-1]) < before + 1010:
+        assert time.monotonic() < deadline, mentor.page.locator("#seq").inner_text()
+        mentor.page.wait_for_timeout(100)
     allowed = ("WebSocket connection", "ERR_CONNECTION_REFUSED", "Failed to load resource")
     assert unexpected(mentor.errors, *allowed) == []
