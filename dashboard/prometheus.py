@@ -238,6 +238,8 @@ _hub_seen: weakref.WeakKeyDictionary[Any, tuple[int, int]] = weakref.WeakKeyDict
 
 
 def _hubs() -> list[Any]:
+    # The hubs of this process (one per event loop: one in a server), read where the hub
+    # module keeps them rather than through a hook in its hot paths.
     from realtime import hub
 
     return list(hub._hubs.values())
@@ -399,8 +401,11 @@ def metrics_view(request: Any) -> Any:
     from django.conf import settings
     from django.http import HttpResponse, JsonResponse
 
+    from dashboard.apis.errors import error_body
+
     if request.method not in ("GET", "HEAD"):
-        return JsonResponse({"detail": "Method not allowed."}, status=405, headers={"Allow": "GET"})
+        body = error_body("method_not_allowed", "Only GET reads the metrics.")
+        return JsonResponse(body, status=405, headers={"Allow": "GET, HEAD"})
     token = str(getattr(settings, "METRICS_TOKEN", ""))
     allowed = list(getattr(settings, "METRICS_ALLOWED_IPS", []))
     if not settings.DEBUG:
@@ -408,10 +413,10 @@ def metrics_view(request: Any) -> Any:
         token_ok = bool(token) and hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
         if not token_ok and not (allowed and _client_allowed(request, allowed)):
             if not token and not allowed:
-                detail = "Metrics are off: set METRICS_TOKEN or METRICS_ALLOWED_IPS."
-                return JsonResponse({"detail": detail}, status=403)
+                message = "Metrics are off: set METRICS_TOKEN or METRICS_ALLOWED_IPS."
+                return JsonResponse(error_body("permission_denied", message), status=403)
             return JsonResponse(
-                {"detail": "A valid metrics token is required."},
+                error_body("not_authenticated", "A valid metrics token is required."),
                 status=401,
                 headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
             )
