@@ -1,8 +1,8 @@
 """Prometheus metrics: what they count, where they are counted, ``GET /metrics``.
 
 Every process of a role writes its metrics to ``PROMETHEUS_MULTIPROC_DIR`` when it is set
-(``deploy/entrypoint.sh`` sets it and removes the files a previous run of the same
-container left): the web server, the cache metrics sampler, Celery's worker processes.
+(``deploy/entrypoint.sh`` sets it and removes the files of its role's processes that
+are gone): the web server, the cache metrics sampler, Celery's worker processes.
 ``/metrics`` adds up every file there, so several processes, or several containers
 sharing the directory, answer as one. Without it (``make run``, the tests) the metrics
 are this process's own.
@@ -63,6 +63,8 @@ def process_identifier() -> str:
     return f"{prefix}-p{os.getpid()}".replace("_", "-")
 
 
+# Read here rather than in the settings: prometheus-client reads the same variable itself,
+# and the metrics exist before Django is configured (``dashboard.celery`` imports them).
 MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
 if MULTIPROC_DIR:
     os.makedirs(MULTIPROC_DIR, exist_ok=True)
