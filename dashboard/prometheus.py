@@ -1,8 +1,8 @@
 """Prometheus metrics: what they count, where they are counted, ``GET /metrics``.
 
 Every process of a role writes its metrics to ``PROMETHEUS_MULTIPROC_DIR`` when it is set
-(``deploy/entrypoint.sh`` sets it and removes the files a previous run of the same
-container left): the web server, the cache metrics sampler, Celery's worker processes.
+(``deploy/entrypoint.sh`` sets it and removes the files of its role's processes that
+are gone): the web server, the cache metrics sampler, Celery's worker processes.
 ``/metrics`` adds up every file there, so several processes, or several containers
 sharing the directory, answer as one. Without it (``make run``, the tests) the metrics
 are this process's own.
@@ -63,6 +63,8 @@ def process_identifier() -> str:
     return f"{prefix}-p{os.getpid()}".replace("_", "-")
 
 
+# Read here rather than in the settings: prometheus-client reads the same variable itself,
+# and the metrics exist before Django is configured (``dashboard.celery`` imports them).
 MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
 if MULTIPROC_DIR:
     os.makedirs(MULTIPROC_DIR, exist_ok=True)
@@ -238,6 +240,8 @@ _hub_seen: weakref.WeakKeyDictionary[Any, tuple[int, int]] = weakref.WeakKeyDict
 
 
 def _hubs() -> list[Any]:
+    # The hubs of this process (one per event loop: one in a server), read where the hub
+    # module keeps them rather than through a hook in its hot paths.
     from realtime import hub
 
     return list(hub._hubs.values())
@@ -399,8 +403,11 @@ def metrics_view(request: Any) -> Any:
     from django.conf import settings
     from django.http import HttpResponse, JsonResponse
 
+    from dashboard.apis.errors import error_body
+
     if request.method not in ("GET", "HEAD"):
-        return JsonResponse({"detail": "Method not allowed."}, status=405, headers={"Allow": "GET"})
+        body = error_body("method_not_allowed", "Only GET reads the metrics.")
+        return JsonResponse(body, status=405, headers={"Allow": "GET, HEAD"})
     token = str(getattr(settings, "METRICS_TOKEN", ""))
     allowed = list(getattr(settings, "METRICS_ALLOWED_IPS", []))
     if not settings.DEBUG:
@@ -408,10 +415,10 @@ def metrics_view(request: Any) -> Any:
         token_ok = bool(token) and hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
         if not token_ok and not (allowed and _client_allowed(request, allowed)):
             if not token and not allowed:
-                detail = "Metrics are off: set METRICS_TOKEN or METRICS_ALLOWED_IPS."
-                return JsonResponse({"detail": detail}, status=403)
+                message = "Metrics are off: set METRICS_TOKEN or METRICS_ALLOWED_IPS."
+                return JsonResponse(error_body("permission_denied", message), status=403)
             return JsonResponse(
-                {"detail": "A valid metrics token is required."},
+                error_body("not_authenticated", "A valid metrics token is required."),
                 status=401,
                 headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
             )

@@ -28,7 +28,7 @@ REQUIRED = {"SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL"}
 # Set by the platform itself.
 PLATFORM = {"PORT"}
 
-_SETTINGS_VAR = re.compile(r'env_(?:str|bool|int|list|required)\(\s*"([A-Z][A-Z0-9_]*)"')
+_SETTINGS_VAR = re.compile(r'env_(?:str|bool|int|list|required|choice)\(\s*"([A-Z][A-Z0-9_]*)"')
 
 
 def settings_variables() -> set[str]:

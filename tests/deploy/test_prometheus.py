@@ -394,3 +394,14 @@ def test_the_grafana_dashboard_plots_only_metrics_that_exist_and_most_of_them():
     }, sorted(unplotted)
     ids = [panel["id"] for panel in board["panels"]]
     assert len(ids) == len(set(ids))
+
+
+@pytest.mark.django_db
+def test_refusals_use_the_apis_error_shape(settings):
+    settings.DEBUG = False
+    settings.METRICS_TOKEN = "s3cret-scrape-token"
+    refused = Client().get("/metrics")
+    assert refused.json()["error"]["code"] == "not_authenticated"
+    settings.METRICS_TOKEN = ""
+    settings.METRICS_ALLOWED_IPS = []
+    assert Client().get("/metrics").json()["error"]["code"] == "permission_denied"
