@@ -13,6 +13,7 @@ from dashboard.apis.me import MeApi
 from dashboard.apis.metrics import CacheMetricsApi
 from dashboard.apis.progress import ProgressUpdateApi
 from dashboard.apis.reactions import EventCommentsApi, KudosAddApi
+from dashboard.graphql.views import GraphQLView
 from dashboard.pages import index
 
 register_converter(IdConverter, "id")
@@ -55,6 +56,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", include(api)),
+    path("graphql/", GraphQLView.as_view(), name="graphql"),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
 ]

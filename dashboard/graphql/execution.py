@@ -1,0 +1,115 @@
+"""One way to run a document, for HTTP and WebSocket alike: parse, validate, check the
+limits, coerce the variables, execute; what is refused before execution is a
+``RequestError`` (HTTP 400), what execution meets is in the result's ``errors``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    execute,
+    get_operation_ast,
+    parse,
+    specified_rules,
+    validate,
+)
+from graphql.execution.values import get_variable_values
+
+from dashboard.graphql.errors import BAD_USER_INPUT, QUERY_TOO_COMPLEX, format_error
+from dashboard.graphql.limits import LIMIT_RULES, MAX_LIST, MAX_TOKENS, oversized_list
+from dashboard.graphql.schema import schema
+
+_INTROSPECTION_FIELDS = frozenset({"__schema", "__type", "__typename"})
+
+
+class RequestError(Exception):
+    """The request is refused before execution; ``errors`` are its wire errors."""
+
+    def __init__(self, code: str, messages: list[str]) -> None:
+        super().__init__(messages[0] if messages else code)
+        self.errors = [{"message": m, "extensions": {"code": code}} for m in messages]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    document: DocumentNode
+    operation: OperationDefinitionNode
+    variables: dict[str, Any]  # as the client sent them (execution coerces them again)
+    coerced: dict[str, Any]
+    operation_name: str | None
+
+    @property
+    def kind(self) -> str:
+        return self.operation.operation.value  # query, mutation, subscription
+
+    @property
+    def introspection_only(self) -> bool:
+        """Whether every root field is introspection: the schema is public."""
+        selections = self.operation.selection_set.selections
+        return all(
+            isinstance(s, FieldNode) and s.name.value in _INTROSPECTION_FIELDS for s in selections
+        )
+
+
+def _messages(errors: list[GraphQLError]) -> list[str]:
+    return [e.message for e in errors]
+
+
+def prepare(query: Any, variables: Any = None, operation_name: Any = None) -> Prepared:
+    """Return the operation ready to execute, or raise ``RequestError``."""
+    if not isinstance(query, str) or not query.strip():
+        raise RequestError(BAD_USER_INPUT, ["query must be a non-empty string."])
+    if variables is not None and not isinstance(variables, dict):
+        raise RequestError(BAD_USER_INPUT, ["variables must be an object."])
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise RequestError(BAD_USER_INPUT, ["operationName must be a string."])
+    try:
+        document = parse(query, max_tokens=MAX_TOKENS, no_location=False)
+    except GraphQLError as error:
+        too_many = "Document contains more than" in error.message
+        code = QUERY_TOO_COMPLEX if too_many else BAD_USER_INPUT
+        raise RequestError(code, [error.message]) from None
+    except RecursionError:  # nesting deep enough to exhaust the parser's stack
+        raise RequestError(QUERY_TOO_COMPLEX, ["The document is nested too deeply."]) from None
+    gql_schema = schema._schema
+    errors = validate(gql_schema, document, specified_rules)
+    if errors:
+        raise RequestError(BAD_USER_INPUT, _messages(errors))
+    errors = validate(gql_schema, document, LIMIT_RULES)
+    if errors:
+        raise RequestError(QUERY_TOO_COMPLEX, _messages(errors))
+    operation = get_operation_ast(document, operation_name)
+    if operation is None:
+        raise RequestError(BAD_USER_INPUT, ["Name the operation to run (operationName)."])
+    coerced = get_variable_values(
+        gql_schema, operation.variable_definitions or (), variables or {}, max_errors=20
+    )
+    if isinstance(coerced, list):
+        raise RequestError(BAD_USER_INPUT, _messages(coerced))
+    values = coerced.coerced
+    if oversized_list(values):
+        raise RequestError(QUERY_TOO_COMPLEX, [f"At most {MAX_LIST} items per list argument."])
+    return Prepared(document, operation, variables or {}, dict(values), operation_name)
+
+
+def run(prepared: Prepared, context: Any, root_value: Any = None) -> dict[str, Any]:
+    """Execute a prepared operation (synchronously) and return the response body."""
+    result = execute(
+        schema._schema,
+        prepared.document,
+        root_value=root_value,
+        context_value=context,
+        variable_values=prepared.variables,
+        operation_name=prepared.operation_name,
+    )
+    assert not isinstance(result, Awaitable)  # every resolver is synchronous
+    body: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        body["errors"] = [format_error(e) for e in result.errors]
+    return body
