@@ -39,7 +39,7 @@ from dashboard.graphql.errors import (
 )
 from dashboard.graphql.execution import Prepared, RequestError, prepare, run
 from dashboard.graphql.types import CacheSample, Event
-from dashboard.graphql.visibility import Viewer, event_for, viewer_for
+from dashboard.graphql.visibility import Viewer, event_for, viewer_for, viewer_role
 from dashboard.selectors.access import can_see_cache_metrics
 from dashboard.selectors.metrics import cache_metrics_overview
 from realtime import protocol
@@ -370,7 +370,7 @@ class GraphQLWSConsumer(AsyncConsumer):
         op.resync_after = after
         self.operations[op_id] = op
         conn = op.attach(hub.connect(op.deliver), self.user)
-        role = "staff" if self.user.is_staff else ("mentor" if viewer.sees_all else "learner")
+        role = viewer_role(user=self.user, viewer=viewer)
         await self._hub_call(hub.subscribe_cohort(conn, cohort_id, role, after, None))
 
     async def _hub_call(self, call: Any) -> None:

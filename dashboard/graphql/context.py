@@ -44,12 +44,22 @@ class Context:
             raise NotFound("No such cohort.")
         return pk, viewer
 
+    def visible(self, cohort_id: int) -> Viewer:
+        """Return the viewer of a cohort the caller reached (it may have left it since)."""
+        viewer = self.viewer(cohort_id)
+        if viewer is None:
+            raise NotFound("No such cohort.")
+        return viewer
+
     def snapshot(self, cohort_id: int) -> dict[str, Any]:
-        """Return the cohort's snapshot: every field of a ``Cohort`` reads this one read,
-        so ``seq`` is consistent with the rest (one database snapshot, as over REST)."""
+        """Return the cohort's snapshot as the caller may see it: every field of a
+        ``Cohort`` reads this one read, so ``seq`` is consistent with the rest (one
+        database snapshot, as over REST)."""
         snap = self._snapshots.get(cohort_id)
         if snap is None:
-            snap = self._snapshots[cohort_id] = cohort_snapshot(cohort_id=cohort_id)
+            viewer = self.visible(cohort_id)
+            snap = cohort_snapshot(cohort_id=cohort_id, viewer=viewer)
+            self._snapshots[cohort_id] = snap
         return snap
 
     def throttle_write(self) -> None:

@@ -19,7 +19,7 @@ from graphql import (
     specified_rules,
     validate,
 )
-from graphql.execution.values import get_variable_values
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 
 from dashboard.graphql.errors import BAD_USER_INPUT, QUERY_TOO_COMPLEX, format_error
 from dashboard.graphql.limits import LIMIT_RULES, MAX_LIST, MAX_TOKENS, oversized_list
@@ -43,6 +43,20 @@ class Prepared:
     variables: dict[str, Any]  # as the client sent them (execution coerces them again)
     coerced: dict[str, Any]
     operation_name: str | None
+    variable_values: VariableValues  # graphql-core's form, for reading arguments
+
+    def root_field(self) -> tuple[str, dict[str, Any]] | None:
+        """Return the root field's name and coerced arguments when the operation has one
+        field at its root written out (a subscription's shape), else None."""
+        selections = self.operation.selection_set.selections
+        if len(selections) != 1 or not isinstance(selections[0], FieldNode):
+            return None
+        node = selections[0]
+        root = schema._schema.get_root_type(self.operation.operation)
+        field = root.fields.get(node.name.value) if root is not None else None
+        if field is None:
+            return None
+        return node.name.value, get_argument_values(field, node, self.variable_values)
 
     @property
     def kind(self) -> str:
@@ -95,7 +109,7 @@ def prepare(query: Any, variables: Any = None, operation_name: Any = None) -> Pr
     values = coerced.coerced
     if oversized_list(values):
         raise RequestError(QUERY_TOO_COMPLEX, [f"At most {MAX_LIST} items per list argument."])
-    return Prepared(document, operation, variables or {}, dict(values), operation_name)
+    return Prepared(document, operation, variables or {}, dict(values), operation_name, coerced)
 
 
 def run(prepared: Prepared, context: Any, root_value: Any = None) -> dict[str, Any]:

@@ -29,7 +29,6 @@ from dashboard.graphql.types import (
     User,
     role_of,
 )
-from dashboard.graphql.visibility import learner_row_for
 from dashboard.selectors.access import can_see_cache_metrics
 from dashboard.selectors.cohorts import cohort_list, events_after, user_memberships
 from dashboard.selectors.metrics import cache_metrics_overview
@@ -50,13 +49,11 @@ class Membership:
     def learner(self, info: Info) -> Learner | None:
         if self._learner_id is None:
             return None
-        cohort_id = self.cohort._id
-        viewer = info.context.viewer(cohort_id)
-        snap = info.context.snapshot(cohort_id)
+        snap = info.context.snapshot(self.cohort._id)
         slugs = [m["slug"] for m in snap["milestones"]]
         for row in snap["learners"]:
-            if row["id"] == self._learner_id and viewer is not None:
-                return Learner.of(learner_row_for(row, viewer), slugs)
+            if row["id"] == self._learner_id:
+                return Learner.of(row, slugs)
         return None
 
 

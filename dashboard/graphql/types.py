@@ -11,7 +11,6 @@ from strawberry.scalars import JSON
 from dashboard.errors import InvalidInput, NotFound
 from dashboard.graphql.context import Context, parse_id
 from dashboard.graphql.limits import check_first
-from dashboard.graphql.visibility import event_for, learner_row_for
 from dashboard.selectors.cohorts import FEED_SIZE, events_after
 
 # Dates and times leave as the selectors give them: the strings REST sends.
@@ -240,19 +239,10 @@ class Cohort:
         return self._listed if self._listed is not None else self._snap(info)["cohort"]
 
     def _learners(self, info: Info) -> list[dict[str, Any]]:
-        viewer = info.context.viewer(self._id)
-        if viewer is None:  # the cohort was visible when reached; it no longer is
-            raise NotFound("No such cohort.")
-        return [learner_row_for(row, viewer) for row in self._snap(info)["learners"]]
+        return self._snap(info)["learners"]  # type: ignore[no-any-return]
 
     def _slugs(self, info: Info) -> list[str]:
         return [m["slug"] for m in self._snap(info)["milestones"]]
-
-    def _events(self, info: Info, payloads: list[Any]) -> list[Event]:
-        viewer = info.context.viewer(self._id)
-        if viewer is None:
-            raise NotFound("No such cohort.")
-        return [Event.of(event_for(p, viewer)) for p in payloads]
 
     @strawberry.field
     def id(self) -> strawberry.ID:
@@ -327,7 +317,7 @@ class Cohort:
     def feed(self, info: Info, first: int | None = FEED_SIZE) -> list[Event]:
         first = FEED_SIZE if first is None else first
         check_first(first)
-        return self._events(info, self._snap(info)["feed"][:first])
+        return [Event.of(e) for e in self._snap(info)["feed"][:first]]
 
     @strawberry.field(description="Events with seq > after, oldest first; first <= 500.")
     def events(self, info: Info, after: int | None = 0, first: int | None = 100) -> list[Event]:
@@ -336,8 +326,9 @@ class Cohort:
         check_first(first)
         if after < 0:
             raise InvalidInput("after must be at least 0.", fields={"after": ["Must be >= 0."]})
-        events, _ = events_after(cohort_id=self._id, after=after, limit=first)
-        return self._events(info, list(events))
+        viewer = info.context.visible(self._id)
+        events, _ = events_after(cohort_id=self._id, after=after, limit=first, viewer=viewer)
+        return [Event.of(dict(e)) for e in events]
 
     @strawberry.field
     def presence(self, info: Info) -> list[PresenceEntry]:
