@@ -235,7 +235,7 @@ class Subscription:
         "live only. Over 1,000 missed, or afterSeq ahead of the head: RESYNC_REQUIRED."
     )
     async def cohort_events(
-        self, cohort: strawberry.ID, after_seq: int | None = None
+        self, cohort: strawberry.ID, after_seq: int | None = UNSET
     ) -> AsyncGenerator[Event, None]:
         # Declaration only: the hub's consumer executes the selection set on each event.
         raise NotImplementedError("served by realtime/graphql_ws.py")

@@ -7,6 +7,7 @@ from typing import Any, NewType
 
 import strawberry
 from strawberry.scalars import JSON
+from strawberry.types.unset import UNSET
 
 from dashboard.errors import InvalidInput, NotFound
 from dashboard.graphql.context import Context, parse_id
@@ -285,10 +286,10 @@ class Cohort:
         return [Milestone(**m) for m in self._snap(info)["milestones"]]
 
     @strawberry.field
-    def learners(self, info: Info, at_risk: bool | None = None) -> list[Learner]:
+    def learners(self, info: Info, at_risk: bool | None = UNSET) -> list[Learner]:
         slugs = self._slugs(info)
         rows = self._learners(info)
-        if at_risk is not None:
+        if at_risk is not UNSET and at_risk is not None:
             rows = [r for r in rows if r["at_risk"] is at_risk]
         return [Learner.of(row, slugs) for row in rows]
 
