@@ -116,7 +116,7 @@ class _Operation:
             prepared.operation_name,
         )
         self.resync_after: int | None = None  # afterSeq: the hub must recover from it
-        self.sent_sample = False
+        self.last_sample_at: str | None = None
         self.done = False
         self.conn: Connection | None = None
 
@@ -163,9 +163,10 @@ class _Operation:
         await self.consumer.send_text(_message(self.id, "next", result))
 
     async def next_sample(self, sample: dict[str, Any]) -> None:
-        if self.done:
+        # The hub's "latest sample at once" and the on-the-spot one may be the same.
+        if self.done or sample.get("at") == self.last_sample_at:
             return
-        self.sent_sample = True
+        self.last_sample_at = sample.get("at")
         key = (self.doc_key, "metrics", sample.get("at"))
         result = _results.get(key, lambda: self._execute(CacheSample.of(sample)))
         await self.consumer.send_text(_message(self.id, "next", result))
@@ -351,9 +352,10 @@ class GraphQLWSConsumer(AsyncConsumer):
             self.operations[op_id] = op
             conn = op.attach(hub.connect(op.deliver), self.user)
             await self._hub_call(hub.subscribe_metrics(conn, None))
-            if not op.sent_sample and not op.done:  # no sampler has published yet
-                overview = await sync_to_async(cache_metrics_overview)(history=0)
-                await op.next_sample(overview["current"])
+            # The latest sample at once, also before any sampler has published one (the
+            # hub's own is then the same sample, sent once).
+            overview = await sync_to_async(cache_metrics_overview)(history=0)
+            await op.next_sample(overview["current"])
             return
         after = args.get("afterSeq")
         if after is not None and after < 0:

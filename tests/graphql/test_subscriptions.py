@@ -330,3 +330,22 @@ async def test_cache_metrics_then_each_published_sample(world):
             "at": "2026-12-03T10:00:01.000Z",
             "hits": 7,
         }
+
+
+async def test_cache_metrics_never_sends_one_sample_twice(world):
+    from realtime.hub import get_hub
+
+    async with gql_socket(world.mentor) as sock:
+        await sock.subscribe("m", "subscription { cacheMetrics { at } }")
+        first = await sock.recv()
+        get_hub()._on_metrics(
+            json.dumps(
+                {
+                    "at": first["payload"]["data"]["cacheMetrics"]["at"],
+                    "backend": "locmem",
+                    "hits": 0,
+                    "misses": 0,
+                }
+            )
+        )
+        assert await sock.nothing()
