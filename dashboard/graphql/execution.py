@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from graphql import (
@@ -20,6 +21,7 @@ from graphql import (
     validate,
 )
 from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
+from strawberry.execution.is_awaitable import optimized_is_awaitable
 
 from dashboard.graphql.errors import BAD_USER_INPUT, QUERY_TOO_COMPLEX, format_error
 from dashboard.graphql.limits import LIMIT_RULES, MAX_LIST, MAX_TOKENS, oversized_list
@@ -75,6 +77,31 @@ def _messages(errors: list[GraphQLError]) -> list[str]:
     return [e.message for e in errors]
 
 
+@lru_cache(maxsize=256)
+def _checked_document(query: str) -> DocumentNode | tuple[str, list[str]]:
+    """Return the parsed document that passed validation and the limits, or the refusal
+    (its code and messages: a new ``RequestError`` is raised each time).
+
+    Kept per document text: clients send the same few documents again and again, and
+    parsing and validating the dashboard's query costs more than the snapshot it reads.
+    """
+    try:
+        document = parse(query, max_tokens=MAX_TOKENS, no_location=False)
+    except GraphQLError as error:
+        too_many = "Document contains more than" in error.message
+        return (QUERY_TOO_COMPLEX if too_many else BAD_USER_INPUT), [error.message]
+    except RecursionError:  # nesting deep enough to exhaust the parser's stack
+        return QUERY_TOO_COMPLEX, ["The document is nested too deeply."]
+    gql_schema = schema._schema
+    errors = validate(gql_schema, document, specified_rules)
+    if errors:
+        return BAD_USER_INPUT, _messages(errors)
+    errors = validate(gql_schema, document, LIMIT_RULES)
+    if errors:
+        return QUERY_TOO_COMPLEX, _messages(errors)
+    return document
+
+
 def prepare(query: Any, variables: Any = None, operation_name: Any = None) -> Prepared:
     """Return the operation ready to execute, or raise ``RequestError``."""
     if not isinstance(query, str) or not query.strip():
@@ -83,26 +110,14 @@ def prepare(query: Any, variables: Any = None, operation_name: Any = None) -> Pr
         raise RequestError(BAD_USER_INPUT, ["variables must be an object."])
     if operation_name is not None and not isinstance(operation_name, str):
         raise RequestError(BAD_USER_INPUT, ["operationName must be a string."])
-    try:
-        document = parse(query, max_tokens=MAX_TOKENS, no_location=False)
-    except GraphQLError as error:
-        too_many = "Document contains more than" in error.message
-        code = QUERY_TOO_COMPLEX if too_many else BAD_USER_INPUT
-        raise RequestError(code, [error.message]) from None
-    except RecursionError:  # nesting deep enough to exhaust the parser's stack
-        raise RequestError(QUERY_TOO_COMPLEX, ["The document is nested too deeply."]) from None
-    gql_schema = schema._schema
-    errors = validate(gql_schema, document, specified_rules)
-    if errors:
-        raise RequestError(BAD_USER_INPUT, _messages(errors))
-    errors = validate(gql_schema, document, LIMIT_RULES)
-    if errors:
-        raise RequestError(QUERY_TOO_COMPLEX, _messages(errors))
+    document = _checked_document(query)
+    if isinstance(document, tuple):
+        raise RequestError(*document)
     operation = get_operation_ast(document, operation_name)
     if operation is None:
         raise RequestError(BAD_USER_INPUT, ["Name the operation to run (operationName)."])
     coerced = get_variable_values(
-        gql_schema, operation.variable_definitions or (), variables or {}, max_errors=20
+        schema._schema, operation.variable_definitions or (), variables or {}, max_errors=20
     )
     if isinstance(coerced, list):
         raise RequestError(BAD_USER_INPUT, _messages(coerced))
@@ -121,6 +136,8 @@ def run(prepared: Prepared, context: Any, root_value: Any = None) -> dict[str, A
         context_value=context,
         variable_values=prepared.variables,
         operation_name=prepared.operation_name,
+        # Every resolver is synchronous: strawberry's cheaper check of each value.
+        is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
     )
     assert not isinstance(result, Awaitable)  # every resolver is synchronous
     body: dict[str, Any] = {"data": result.data}
