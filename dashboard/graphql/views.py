@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from rest_framework import exceptions as drf
@@ -94,4 +95,6 @@ class GraphQLView(APIView):
             return _refused(FORBIDDEN, str(exc.detail), 403)
         if isinstance(exc, drf.APIException):
             return _refused(BAD_USER_INPUT, str(exc.detail), exc.status_code)
+        if isinstance(exc, RequestDataTooBig):
+            return _refused(BAD_USER_INPUT, "The request body is too large.", 413)
         return super().handle_exception(exc)

@@ -181,3 +181,11 @@ def test_list_values_over_500_items_are_found_at_any_depth():
     assert not oversized_list({"ids": list(range(500))})
     assert oversized_list({"ids": list(range(501))})
     assert oversized_list({"input": {"rows": [[0] * 501]}})
+
+
+def test_a_body_over_the_size_limit_is_413_in_graphql_shape(world, gql, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    query = "{ me { id } }" + "#" * 2000
+    response = gql(world.mentor).post(query)
+    assert response.status_code == 413
+    assert codes(response.json()) == ["BAD_USER_INPUT"]
