@@ -13,6 +13,7 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from dashboard import redis_clients
 from dashboard.settings.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -104,13 +105,13 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Threads kept for HTTP requests (dashboard/http.py); a burst beyond gets extra ones.
 HTTP_THREADS = env_int("HTTP_THREADS", 8)
 # How often the server process hands the GIL between threads, in seconds (Python's
-# default is 0.005); see dashboard/asgi.py.
+# default is 0.005); set at start-up by realtime/runtime.py.
 GIL_SWITCH_INTERVAL = float(env_str("GIL_SWITCH_INTERVAL", "0.0005"))
-# A garbage collection pass this long (ms) is logged as a warning (dashboard/gcwatch.py).
+# A garbage collection pass this long (ms) is logged as a warning (realtime/runtime.py).
 GC_PAUSE_LOG_MS = float(env_str("GC_PAUSE_LOG_MS", "50"))
 # Freeze sockets' objects step by step as they open, so full collections skip them; then
 # run the young passes once a second on the hub's loop and a full one every 5 minutes;
-# thaw, collect and refreeze once a quarter have closed (dashboard/gcwatch.HeapPolicy).
+# thaw, collect and refreeze once a quarter have closed (realtime/runtime.HeapPolicy).
 HEAP_FREEZE = env_bool("HEAP_FREEZE", True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -125,15 +126,16 @@ if REDIS_URL:
     CACHES = {
         "default": {
             # Instrumented (hits, misses, latency per key family) and degrading to misses
-            # when Redis is down; see dashboard/cache_metrics.py and docs/cache.md.
+            # when Redis is down; see dashboard/cache_metrics/ and docs/cache.md.
             "BACKEND": "dashboard.cache_metrics.InstrumentedCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "dash",
             "TIMEOUT": 300,
             "OPTIONS": {
                 "INNER_BACKEND": "django.core.cache.backends.redis.RedisCache",
-                # Short timeouts: a dead Redis must cost a request milliseconds, not seconds.
-                "INNER_OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.5},
+                # The process's one pool, with the request path's short timeouts: a dead
+                # Redis costs a request milliseconds, and a request no new connection.
+                "INNER_OPTIONS": redis_clients.cache_options(),
             },
         }
     }
@@ -144,14 +146,21 @@ if REDIS_URL:
         CHANNEL_LAYERS = {
             "default": {
                 "BACKEND": "channels_redis.core.RedisChannelLayer",
-                "CONFIG": {"hosts": [REDIS_URL], "prefix": "dash", "capacity": 10000},
+                "CONFIG": {
+                    "hosts": [redis_clients.channel_layer_host(REDIS_URL)],
+                    "prefix": "dash",
+                    "capacity": 10000,
+                },
             }
         }
     elif REALTIME_CHANNEL_LAYER == "pubsub":
         CHANNEL_LAYERS = {
             "default": {
                 "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-                "CONFIG": {"hosts": [REDIS_URL], "prefix": "dash"},
+                "CONFIG": {
+                    "hosts": [redis_clients.channel_layer_host(REDIS_URL)],
+                    "prefix": "dash",
+                },
             }
         }
     else:

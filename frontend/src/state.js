@@ -40,17 +40,26 @@ function commentsOfFeed(feed) {
   return comments;
 }
 
-/** Return the state of a REST snapshot (see api.md), copied so that it is never shared. */
+/** Return the state of a REST snapshot (see api.md), copied so that it is never shared.
+ *
+ * Privacy by role: a learner's snapshot gives peers `at_risk: null` (not theirs to know).
+ * Such a learner stays unjudged here (`at_risk` null, never re-judged), and the cohort's
+ * at-risk count keeps the snapshot's share of them (`hiddenAtRisk`). */
 export function stateFromSnapshot(snapshot) {
   const learners = {};
   const order = [];
+  let visibleAtRisk = 0;
+  let redacted = false;
   for (const l of snapshot.learners) {
+    const hidden = l.at_risk === null;
+    redacted ||= hidden;
+    visibleAtRisk += l.at_risk ? 1 : 0;
     learners[l.id] = {
       id: l.id,
       user: l.user ?? null,
       name: l.name,
       progress: copyProgress(l.progress),
-      at_risk: Boolean(l.at_risk),
+      at_risk: hidden ? null : Boolean(l.at_risk),
       risk_reasons: [...(l.risk_reasons ?? [])],
     };
     order.push(l.id);
@@ -66,6 +75,8 @@ export function stateFromSnapshot(snapshot) {
     learners,
     order,
     stats: { ...snapshot.stats, by_milestone: byMilestone },
+    redacted,
+    hiddenAtRisk: redacted ? Math.max(0, (snapshot.stats.at_risk ?? 0) - visibleAtRisk) : 0,
     feed,
     comments: commentsOfFeed(feed),
     // Comment counts: a snapshot's counts cover every comment up to its seq, so later
@@ -102,8 +113,8 @@ export function learnerCompletion(learner, milestones) {
   return done / milestones.length;
 }
 
-function riskCounts(learners) {
-  let atRisk = 0;
+function riskCounts(learners, hiddenAtRisk = 0) {
+  let atRisk = hiddenAtRisk;
   let total = 0;
   for (const l of Object.values(learners)) {
     total += 1;
@@ -113,6 +124,7 @@ function riskCounts(learners) {
 }
 
 function judged(learner, milestones, now) {
+  if (learner.at_risk === null) return learner; // a peer's risk is not this viewer's to know
   const reasons = learnerRisk(learner.progress, milestones, now);
   return { ...learner, at_risk: reasons.length > 0, risk_reasons: reasons };
 }
@@ -137,7 +149,8 @@ export function refreshRisk(state, now) {
     }
   }
   if (changed.length === 0) return { state, changed };
-  return { state: { ...state, learners, stats: { ...state.stats, ...riskCounts(learners) } }, changed };
+  const counts = riskCounts(learners, state.hiddenAtRisk);
+  return { state: { ...state, learners, stats: { ...state.stats, ...counts } }, changed };
 }
 
 // --------------------------------------------------------------------------------------
@@ -209,7 +222,7 @@ function applyProgress(state, event, changes) {
       ...state.stats,
       by_milestone: byMilestone,
       completion: completionOf(byMilestone),
-      ...riskCounts(learners),
+      ...riskCounts(learners, state.hiddenAtRisk),
     },
   };
 }
@@ -224,7 +237,7 @@ function applyLearnerAdded(state, event, changes) {
       user: data.learner.user ?? null,
       name: data.learner.name,
       progress: copyProgress(data.progress),
-      at_risk: false,
+      at_risk: state.redacted ? null : false,
       risk_reasons: [],
     },
     state.milestones,
@@ -246,7 +259,7 @@ function applyLearnerAdded(state, event, changes) {
       ...state.stats,
       by_milestone: byMilestone,
       completion: completionOf(byMilestone),
-      ...riskCounts(learners),
+      ...riskCounts(learners, state.hiddenAtRisk),
     },
   };
 }

@@ -218,3 +218,56 @@ test("presence keeps one entry per person and applies joins and leaves", () => {
   assert.deepEqual(applyPresence(list, [], [b]).map((e) => e.user.id), [1]);
   assert.deepEqual(applyPresence(list, [b], []).map((e) => e.user.id), [1, 2]);
 });
+
+// --------------------------------------------------------------------------------------
+// Privacy by role: a learner's snapshot has peers with at_risk null
+// --------------------------------------------------------------------------------------
+
+/** Return `snapshot` as a learner (the first learner) receives it from the server. */
+function asLearner(snapshot) {
+  const [own, ...peers] = snapshot.learners;
+  return {
+    ...snapshot,
+    learners: [
+      own,
+      ...peers.map((l) => ({
+        ...l,
+        at_risk: null,
+        risk_reasons: [],
+        progress: Object.fromEntries(Object.entries(l.progress).map(([slug, c]) => [slug, { ...c, score: null }])),
+      })),
+    ],
+  };
+}
+
+test("a learner's peers stay unjudged through events and time, and the cohort count holds", () => {
+  const snapshot = asLearner(before);
+  const [own, peer] = snapshot.learners;
+  let state = stateFromSnapshot(snapshot);
+  assert.equal(state.learners[peer.id].at_risk, null);
+  assert.equal(state.stats.at_risk, before.stats.at_risk);
+  const slug = before.milestones[0].slug;
+  const event = {
+    seq: before.seq + 1,
+    kind: "progress.updated",
+    at: "2099-01-01T00:00:00.000Z", // far later: "no progress for 7 days" would hold for all
+    actor: null,
+    data: { learner: { id: peer.id, name: peer.name }, milestone: slug, status: "in_progress", previous_status: "not_started", score: null, version: 99 },
+    kudos: 0,
+    comments: 0,
+  };
+  state = applyEvent(state, event).state;
+  assert.equal(state.learners[peer.id].at_risk, null);
+  assert.deepEqual(state.learners[peer.id].risk_reasons, []);
+  state = refreshRisk(state, Date.parse("2099-06-01T00:00:00Z")).state;
+  for (const l of snapshot.learners.slice(1)) assert.equal(state.learners[l.id].at_risk, null);
+  assert.equal(state.learners[own.id].at_risk, true); // their own risk is still judged
+  const hidden = state.stats.at_risk - 1;
+  assert.equal(hidden, stateFromSnapshot(snapshot).hiddenAtRisk);
+});
+
+test("a mentor's snapshot judges everyone", () => {
+  const state = stateFromSnapshot(before);
+  assert.equal(state.redacted, false);
+  assert.ok(Object.values(state.learners).every((l) => typeof l.at_risk === "boolean"));
+});
