@@ -373,7 +373,7 @@ class GraphQLWSConsumer(AsyncConsumer):
         self.operations[op_id] = op
         conn = op.attach(hub.connect(op.deliver), self.user)
         role = viewer_role(user=self.user, viewer=viewer)
-        await self._hub_call(hub.subscribe_cohort(conn, cohort_id, role, after, None))
+        await self._hub_call(hub.subscribe_cohort(conn, cohort_id, role, after, None, viewer))
 
     async def _hub_call(self, call: Any) -> None:
         try:
