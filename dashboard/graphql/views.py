@@ -12,6 +12,7 @@ from typing import Any
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions as drf
 from rest_framework.negotiation import BaseContentNegotiation, DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
@@ -54,6 +55,8 @@ class GraphQLView(APIView):
     permission_classes = [AllowAny]  # the view answers 401 itself, in GraphQL's shape
     throttle_classes: list[Any] = []  # mutations count against the write throttle
 
+    # Not REST: its contract is the GraphQL schema (schema.graphql), not OpenAPI.
+    @extend_schema(exclude=True)
     def get(self, request: Request) -> HttpResponse:
         if "text/html" in request.headers.get("Accept", ""):
             get_token(request)  # GraphiQL sends the CSRF cookie back as X-CSRFToken
@@ -62,6 +65,7 @@ class GraphQLView(APIView):
             BAD_USER_INPUT, "Send operations by POST (application/json).", 405, Allow="GET, POST"
         )
 
+    @extend_schema(exclude=True)
     def post(self, request: Request) -> HttpResponse:
         user = request.user
         body = request.data
