@@ -4,8 +4,6 @@ REST, and a refused mutation leaves nothing behind."""
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
-from django.test import override_settings
 
 from dashboard.models import Comment, Event, Kudos, Progress
 from tests.graphql.conftest import codes
@@ -136,9 +134,8 @@ def test_blank_or_long_comment_leaves_nothing(world, gql, text):
     assert Comment.objects.count() == 0 and head(world) == 3
 
 
-@override_settings(WRITE_THROTTLE="2/min")
-def test_mutations_share_the_rest_write_throttle(world, gql, client_for):
-    cache.clear()
+def test_mutations_share_the_rest_write_throttle(world, gql, client_for, settings):
+    settings.WRITE_THROTTLE = "2/min"
     rest = client_for(world.mentor)
     assert rest.post(f"/api/cohorts/{world.cohort.pk}/events/1/kudos/").status_code == 201
     client = gql(world.mentor)
@@ -147,13 +144,10 @@ def test_mutations_share_the_rest_write_throttle(world, gql, client_for):
     assert codes(body) == ["THROTTLED"]
     assert body["errors"][0]["extensions"]["retryAfter"] >= 1
     assert Kudos.objects.count() == 2
-    cache.clear()
 
 
-@override_settings(WRITE_THROTTLE="1/min")
-def test_queries_are_not_throttled(world, gql):
-    cache.clear()
+def test_queries_are_not_throttled(world, gql, settings):
+    settings.WRITE_THROTTLE = "1/min"
     client = gql(world.mentor)
     for _ in range(3):
         assert "errors" not in client.run("{ me { id } }")
-    cache.clear()
