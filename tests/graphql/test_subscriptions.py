@@ -349,3 +349,26 @@ async def test_cache_metrics_never_sends_one_sample_twice(world):
             )
         )
         assert await sock.nothing()
+
+
+async def test_graphql_and_live_subscribers_share_the_hubs_one_topic(world):
+    from realtime.hub import get_hub
+    from tests.realtime.conftest import open_socket
+
+    live = await open_socket(world.mentor)
+    try:
+        await live.send({"type": "subscribe", "topic": f"cohort:{world.cohort.pk}"})
+        await live.recv_type("subscribed")
+        async with gql_socket(world.mentor) as one, gql_socket(world.learner.user) as two:
+            await one.subscribe("1", EVENTS, {"c": world.cohort.pk})
+            await two.subscribe("2", EVENTS, {"c": world.cohort.pk})
+            await asyncio.sleep(0.1)
+            hub = get_hub()
+            topics = [t for t in hub.topics.values() if t.cohort_id == world.cohort.pk]
+            assert len(topics) == 1  # one channel-layer group membership for all of them
+            assert len(topics[0].subs) == 3
+            seq = await acomment(world)
+            assert await one.seqs(1) == [seq] and await two.seqs(1) == [seq]
+            assert (await live.recv_type("event"))["event"]["seq"] == seq
+    finally:
+        await live.close()
