@@ -57,6 +57,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include(api)),
     path("graphql/", GraphQLView.as_view(), name="graphql"),
+    # Without the slash too: APPEND_SLASH cannot redirect a POST (Django refuses it).
+    path("graphql", GraphQLView.as_view()),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
 ]

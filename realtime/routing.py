@@ -13,4 +13,5 @@ websocket_urlpatterns: list[Any] = [
     path("ws/live/", LiveConsumer.as_asgi()),
     # GraphQL subscriptions (graphql-transport-ws) beside POST /graphql/ on the same path.
     path("graphql/", GraphQLWSConsumer.as_asgi()),
+    path("graphql", GraphQLWSConsumer.as_asgi()),
 ]

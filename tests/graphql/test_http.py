@@ -189,3 +189,9 @@ def test_a_body_over_the_size_limit_is_413_in_graphql_shape(world, gql, settings
     response = gql(world.mentor).post(query)
     assert response.status_code == 413
     assert codes(response.json()) == ["BAD_USER_INPUT"]
+
+
+def test_the_path_without_its_slash_serves_too(world, gql):
+    response = gql(world.mentor).http.post("/graphql", {"query": "{ me { id } }"}, format="json")
+    assert response.status_code == 200
+    assert response.json()["data"]["me"]["id"] == str(world.mentor.pk)
