@@ -287,7 +287,9 @@ class GraphQLWSConsumer(AsyncConsumer):
             return
         self.init_seen = True
         user = None
-        auth = payload.get("authorization") if isinstance(payload, dict) else None
+        auth = None
+        if isinstance(payload, dict):  # clients spell the key either way
+            auth = payload.get("authorization", payload.get("Authorization"))
         if isinstance(auth, str) and auth.startswith("Bearer "):
             user = await database_sync_to_async(_user_from_token)(auth[len("Bearer ") :])
         elif auth is None and _has_origin(self.scope):

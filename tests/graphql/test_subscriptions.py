@@ -372,3 +372,12 @@ async def test_graphql_and_live_subscribers_share_the_hubs_one_topic(world):
             assert (await live.recv_type("event"))["event"]["seq"] == seq
     finally:
         await live.close()
+
+
+async def test_init_payload_key_may_be_capitalised(world):
+    async with gql_socket(init=None) as sock:
+        token = token_for(world.mentor)
+        await sock.send(
+            {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
+        )
+        assert (await sock.recv()) == {"type": "connection_ack"}
