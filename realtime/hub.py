@@ -51,6 +51,7 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
+from dashboard import prometheus
 from realtime import protocol
 from realtime.presence import MemoryPresence, RedisPresence, presence_store
 from realtime.protocol import PresenceEntry, UserRef
@@ -243,12 +244,14 @@ class Connection:
         direct = self.direct
         if direct is not None and not self.outbox and direct.ready():
             direct.transport.write(frame if frame is not None else wire(text))
+            self.hub.frames_pushed += 1
             return
         if len(self.outbox) >= self.queue_limit:
             logger.info("closing a slow socket (%s frames queued)", len(self.outbox))
             self.close_soon(protocol.CLOSE_SLOW_CONSUMER)
             return
         self.outbox.append(text)
+        self.hub.frames_pushed += 1
         if self.writer is None:  # started on first use: an idle socket costs no task
             self.writer = self.hub.loop.create_task(self._write_loop())
             return
@@ -263,6 +266,7 @@ class Connection:
         direct = self.direct
         if direct is not None and not self.closed and not self.outbox and direct.ready():
             direct.transport.write(b"".join(frame for _, _, frame in events))
+            self.hub.frames_pushed += len(events)
             return
         for _, text, frame in events:
             self.push(text, frame)
@@ -295,6 +299,7 @@ class Connection:
             return None
         self.close_sent = True
         self.hub.detach(self)
+        prometheus.ws_closed(code)
         return self.hub.loop.create_task(self._send_close(code))
 
     async def close(self, code: int) -> None:
@@ -504,6 +509,9 @@ class Hub:
         # Deliveries written by ``send_many``, and those of them that came up short.
         self.native_sends = 0
         self.native_short_writes = 0
+        # Frames written or queued (``push``) and written natively: /metrics reads them.
+        self.frames_pushed = 0
+        self.native_frames = 0
         self.started = False
         self.stopping = False
         self._start_lock = asyncio.Lock()
@@ -638,6 +646,8 @@ class Hub:
         if ref is not None:
             frame["ref"] = ref
         conn.push_frame(frame)
+        if since is not None:
+            prometheus.ws_recovery(replay is not None)
         if replay and previous is not None and previous.live:
             # A re-subscribe on the same socket: events the old subscription already
             # queued (sent before this ``subscribed``) are not sent twice.
@@ -828,6 +838,7 @@ class Hub:
                 if upto <= after:
                     self._drain_after_fill(topic)
                     continue
+                prometheus.ws_resync()
                 rows = await database_sync_to_async(_read_range)(topic.cohort_id, after, upto)
                 if topic.next_seq is None:
                     return
@@ -887,11 +898,13 @@ class Hub:
         try:
             while fanout:
                 subs, topic, _, events, sources = fanout.popleft()
+                started = self.loop.time()
                 forms = _Forms(topic.name, events, sources)
                 for start in range(0, len(subs), FANOUT_SLICE):
                     if start:
                         await asyncio.sleep(0)
                     self._fan_slice(subs[start : start + FANOUT_SLICE], forms)
+                prometheus.fanout_done(len(subs), len(events), self.loop.time() - started)
         finally:
             self.fanout_task = None
 
@@ -946,6 +959,7 @@ class Hub:
         for index, sent in short:
             direct[index].direct.transport.write(data[sent:])
         self.native_sends += len(direct)
+        self.native_frames += len(direct) * len(audience.events)
         self.native_short_writes += len(short)
         audience.fds = array("i")
         audience.direct = []
@@ -1171,6 +1185,7 @@ class Hub:
                 elif now - conn.last_rx >= idle:
                     conn.close_soon(protocol.CLOSE_GOING_AWAY)
             self.heap.tick(len(self.connections), self.sockets_opened, self.sockets_closed)
+            prometheus.hub_sample()
 
     async def _health_loop(self) -> None:
         """Probe the layer through this process's channel; on loss close every socket 1012."""
