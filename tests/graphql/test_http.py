@@ -20,6 +20,9 @@ def test_browser_get_shows_graphiql(db):
     response = Client().get("/graphql/", HTTP_ACCEPT="text/html")
     assert response.status_code == 200
     assert b"graphiql" in response.content.lower()
+    policy = response["Content-Security-Policy"]
+    assert "https://unpkg.com" in policy and "'sha256-" in policy
+    assert "frame-ancestors 'none'" in policy  # the rest of the policy stays
 
 
 def test_get_without_html_is_refused_in_graphql_shape(db):
