@@ -9,7 +9,7 @@ SIMULATE ?= 1
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run serve migrate seed test test-py test-js test-e2e screenshots chaos lint types format bench image clean
+.PHONY: help install run serve migrate seed test test-py test-js test-e2e screenshots chaos lint types format bench image clean graphql-schema
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ types: install ## mypy with django-stubs and djangorestframework-stubs
 
 image: ## Build the image with podman as CI does (.ci/image; IMAGE=name:tag, default cohort-dashboard:ci)
 	.ci/image build
+
+graphql-schema: install ## Write the GraphQL schema to schema.graphql (a test fails when it drifts)
+	$(BIN)/python manage.py graphql_schema
 
 clean: ## Remove the virtualenv, the SQLite database and collected static files
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles

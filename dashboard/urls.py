@@ -18,6 +18,7 @@ from dashboard.apis.notifications import NotificationPreferencesApi
 from dashboard.apis.program import ProgramOverviewApi
 from dashboard.apis.progress import ProgressUpdateApi
 from dashboard.apis.reactions import EventCommentsApi, KudosAddApi
+from dashboard.graphql.views import GraphQLView
 from dashboard.pages import index
 from dashboard.prometheus import metrics_view
 
@@ -77,6 +78,9 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", include(api)),
+    path("graphql/", GraphQLView.as_view(), name="graphql"),
+    # Without the slash too: APPEND_SLASH cannot redirect a POST (Django refuses it).
+    path("graphql", GraphQLView.as_view()),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics_view, name="metrics"),

@@ -1,0 +1,1 @@
+"""GraphQL: another door into the same selectors and services (docs/graphql.md)."""

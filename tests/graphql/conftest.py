@@ -1,0 +1,39 @@
+"""GraphQL over HTTP: a client per user, posting documents as an outside client would."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+
+class GraphQLClient:
+    def __init__(self, user: Any = None) -> None:
+        self.http = APIClient()
+        if user is not None:
+            token = RefreshToken.for_user(user).access_token
+            self.http.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    def post(self, query: str, variables: dict | None = None, **extra: Any):
+        body: dict[str, Any] = {"query": query}
+        if variables is not None:
+            body["variables"] = variables
+        body.update(extra)
+        return self.http.post("/graphql/", body, format="json")
+
+    def run(self, query: str, variables: dict | None = None) -> dict:
+        """Post and return the body of an executed operation (HTTP 200)."""
+        response = self.post(query, variables)
+        assert response.status_code == 200, response.content
+        return response.json()
+
+
+def codes(body: dict) -> list[str]:
+    return [e["extensions"]["code"] for e in body.get("errors", [])]
+
+
+@pytest.fixture
+def gql():
+    return GraphQLClient
