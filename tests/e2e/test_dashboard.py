@@ -329,7 +329,7 @@ def test_matrix_is_keyboard_reachable_and_labelled(person) -> None:
     expect(second).to_be_focused()
     page.keyboard.press("ArrowDown")
     label = page.evaluate("document.activeElement.getAttribute('aria-label')")
-    assert re.match(r".+, .+: (Not started|In progress|Submitted|Completed)", label)
+    assert re.match(r".+, .+: .+, (Not started|In progress|Submitted|Completed)", label)
     page.keyboard.press("Enter")
     expect(page.locator("#editor")).to_be_visible()
     expect(page.locator("#editor-status")).to_be_focused()
