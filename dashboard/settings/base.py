@@ -42,6 +42,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so every response (redirects included) and every log line has the id.
     "dashboard.logging.RequestIdMiddleware",
+    # JSON answers gzipped (not HTML pages: they carry CSRF tokens, see compression.py).
+    "dashboard.compression.JsonGzipMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
