@@ -115,11 +115,12 @@ export class FeedView {
     const mine = this.given.has(event.seq);
     item.kudos.textContent = `★ ${count}`;
     item.kudos.setAttribute("aria-pressed", String(mine));
-    item.kudos.setAttribute("aria-label", `Give kudos to event ${event.seq} (${count} so far)`);
+    // Each name starts with the visible text ("★ 2"), then says what the button does.
+    item.kudos.setAttribute("aria-label", `★ ${count}: give kudos to event ${event.seq} (${count} so far)`);
     item.commentsLabel.textContent = String(event.comments ?? 0);
     item.toggle.setAttribute(
       "aria-label",
-      `Comment on event ${event.seq} (${event.comments ?? 0} comments)`,
+      `✎ ${event.comments ?? 0}: comment on event ${event.seq} (${event.comments ?? 0} comments)`,
     );
   }
 
