@@ -5,7 +5,7 @@
 import { ApiError, api, errorSentence } from "./api.js";
 import { STATUS_LABEL } from "./format.js";
 
-const OFFLINE = "Not saved: the page is not live right now (see the badge at the top). It reconnects by itself; try again once it says Live.";
+const NOT_LIVE = "the page is not live right now (see the badge at the top). It reconnects by itself; try again once it says Live.";
 
 /**
  * Return {openEditor, saveCell, giveKudos, addComment} for a page.
@@ -24,9 +24,10 @@ export function createWrites(page) {
     return Math.max(confirmed.version, awaited);
   }
 
-  function refuseWhenNotLive() {
+  /** Return true (and say why) when the page is not live; `what` is "Not saved" or "Not sent". */
+  function refuseWhenNotLive(what = "Not saved") {
     if (page.live()) return false;
-    notify(OFFLINE, "warn");
+    notify(`${what}: ${NOT_LIVE}`, "warn");
     return true;
   }
 
@@ -76,7 +77,7 @@ export function createWrites(page) {
   }
 
   async function giveKudos(seq) {
-    if (refuseWhenNotLive()) return;
+    if (refuseWhenNotLive("Kudos not sent")) return;
     try {
       const result = await api.kudos(page.cohortId(), seq);
       feed.showKudos(seq, result.kudos);
@@ -87,7 +88,7 @@ export function createWrites(page) {
   }
 
   async function addComment(seq, text) {
-    if (refuseWhenNotLive()) throw new Error("not live");
+    if (refuseWhenNotLive("Comment not sent")) throw new Error("not live");
     try {
       await api.comment(page.cohortId(), seq, text);
     } catch (error) {

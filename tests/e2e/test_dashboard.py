@@ -534,6 +534,17 @@ def test_zz_server_restart_both_pages_recover_with_writes_made_meanwhile(
             "data-state", "reconnecting", timeout=5000
         )
         expect(who.page.locator("#stale-banner")).to_be_visible()
+        # Everything live is marked stale, presence and cache figures too.
+        for panel in ("#matrix-panel", "#presence-panel", ".summary"):
+            expect(who.page.locator(panel)).to_have_attribute("data-stale", "true")
+    expect(mentor.page.locator("#cache-panel")).to_have_attribute("data-stale", "true")
+    # Writes are refused with a sentence, not sent to fail with "Failed to fetch".
+    mentor.page.locator("button.cell").first.click()
+    expect(mentor.page.locator("#editor")).not_to_be_visible()
+    expect(mentor.page.locator("#notice")).to_contain_text("Not saved: the page is not live")
+    mentor.page.locator("#feed button.kudos").first.click()
+    expect(mentor.page.locator("#notice")).to_contain_text("the page is not live")
+    assert "Failed to fetch" not in mentor.page.locator("#notice").inner_text()
     shoot(viewer.page, "reconnecting.png")
 
     written = json.loads(
@@ -553,6 +564,7 @@ def test_zz_server_restart_both_pages_recover_with_writes_made_meanwhile(
         for slug in written["slugs"]:
             expect(cell(who.page, written["learner"], slug)).to_have_text("● 71")
         expect(who.page.locator("#stale-banner")).to_be_hidden()
+        expect(who.page.locator("#presence-panel")).not_to_have_attribute("data-stale", "true")
     notice = mentor.page.locator("#notice").inner_text()
     assert int(re.search(r"Caught up (\d+)", notice).group(1)) >= len(written["slugs"])
     # Live again: a new write shows on the other page.
