@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { test } from "node:test";
+
+import { loadFixture } from "./fixture.js";
 
 import {
   FEED_SIZE,
@@ -13,7 +14,7 @@ import {
   stateFromSnapshot,
 } from "../src/state.js";
 
-const fixture = JSON.parse(readFileSync(new URL("./fixtures/cohort.json", import.meta.url), "utf8"));
+const fixture = loadFixture();
 const { before, events, after } = fixture;
 
 /** The parts of a state a fresh snapshot must reproduce. */

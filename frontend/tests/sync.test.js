@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { test } from "node:test";
+
+import { loadFixture } from "./fixture.js";
 
 import { CLOSE_UNAUTHENTICATED, badgeOf, initialSync, isLive, reduce } from "../src/sync.js";
 
-const { before, events, after } = JSON.parse(
-  readFileSync(new URL("./fixtures/cohort.json", import.meta.url), "utf8"),
-);
+const { before, events, after } = loadFixture();
 const COHORT = before.cohort.id;
 const TOPIC = `cohort:${COHORT}`;
 const T0 = Date.parse("2026-11-26T12:00:00Z");

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import ROOT, LiveServer, Person, unexpected
+from tests.e2e.conftest import ROOT, LiveServer, unexpected
 
 pytestmark = pytest.mark.e2e
 
@@ -74,7 +74,8 @@ def test_every_matrix_row_has_one_height_and_its_cells_in_one_line(person, who, 
         """() => [...document.querySelectorAll('#matrix tbody tr')].map((tr) => ({
             mine: tr.classList.contains('mine'),
             height: tr.getBoundingClientRect().height,
-            tops: [...tr.querySelectorAll('td, th')].map((c) => Math.round(c.getBoundingClientRect().top)),
+            tops: [...tr.querySelectorAll('td, th')]
+                .map((c) => Math.round(c.getBoundingClientRect().top)),
         }))"""
     )
     assert len(rows) > 5
@@ -134,7 +135,9 @@ def test_the_mentor_page_shifts_its_layout_by_at_most_0_05(person) -> None:
 
 
 @pytest.mark.parametrize("wanted", ["2", "999"])
-def test_a_cohort_not_available_is_said_and_the_url_shows_what_is_shown(person, dashboard_server, wanted) -> None:
+def test_a_cohort_not_available_is_said_and_the_url_shows_what_is_shown(
+    person, dashboard_server, wanted
+) -> None:
     mentor = person("mentor")
     page = mentor.page
     page.goto(f"{dashboard_server.url}/#cohort={wanted}")
@@ -170,13 +173,25 @@ def test_the_mentor_page_loads_at_most_60_kb_of_api_answers(person, dashboard_se
     total = sum(sizes.values())
     # The same answers as the page had them before this change: identity, full history.
     before = sum(
-        len(mentor.page.evaluate(
-            "async (p) => (await fetch(p, {headers: {'Accept-Encoding': 'identity'}})).text()", path
-        ).encode())
-        for path in ("/api/me/", "/api/cohorts/", "/api/cohorts/1/snapshot/", "/api/metrics/cache/?history=600")
+        len(
+            mentor.page.evaluate(
+                "async (p) => (await fetch(p, {headers: {'Accept-Encoding': 'identity'}})).text()",
+                path,
+            ).encode()
+        )
+        for path in (
+            "/api/me/",
+            "/api/cohorts/",
+            "/api/cohorts/1/snapshot/",
+            "/api/metrics/cache/?history=600",
+        )
     )
-    report = {"api_bytes_on_wire": total, "answers": len(sizes), "uncompressed_full_history": before,
-              "login_to_live_s": round(to_live, 2)}
+    report = {
+        "api_bytes_on_wire": total,
+        "answers": len(sizes),
+        "uncompressed_full_history": before,
+        "login_to_live_s": round(to_live, 2),
+    }
     print("\ninitial load:", json.dumps(report))
     Path(ROOT / "build").mkdir(exist_ok=True)
     (ROOT / "build" / "initial-load.json").write_text(json.dumps(report, indent=1))
@@ -227,7 +242,9 @@ def test_zz_restart_that_drops_the_session_says_so_and_stops_retrying(
         "[s.delete() for s in Session.objects.all() if s.get_decoded().get('_auth_user_id') == uid]"
     )
     dashboard_server.start()
-    expect(learner.page.locator("#connection")).to_have_attribute("data-state", "live", timeout=20_000)
+    expect(learner.page.locator("#connection")).to_have_attribute(
+        "data-state", "live", timeout=20_000
+    )
     session_ended(mentor.page, 1)
     attempts: list[str] = []
     mentor.page.on("websocket", lambda ws: attempts.append(ws.url))
