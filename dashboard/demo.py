@@ -154,10 +154,21 @@ def _user(
     staff: bool = False,
     password: str | None = None,
 ) -> User:
+    """Return the user ``username``, creating it with ``password`` (None: unusable).
+
+    An existing user keeps its password: setting it again would change the hash (a new
+    salt) and with it every session and token signed for the old one, so each restart of
+    ``make run`` (which seeds) would sign everybody out.
+    """
     User = get_user_model()
-    user, _ = User.objects.get_or_create(
+    user, created = User.objects.get_or_create(
         username=username, defaults={"first_name": first, "last_name": last}
     )
+    if not created:
+        if (user.is_staff, user.is_superuser) != (staff, staff):
+            user.is_staff = user.is_superuser = staff
+            user.save(update_fields=["is_staff", "is_superuser"])
+        return user
     user.is_staff = staff
     user.is_superuser = staff
     if password:

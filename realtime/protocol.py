@@ -61,7 +61,11 @@ EventKind = Literal[
     "learner.at_risk",
     "learner.on_track",
     "report.daily",
+    # What a learner gets instead of an event about a peer's risk (privacy by role,
+    # dashboard/selectors/privacy.py): seq and time only, so their seq stays gap-free.
+    "hidden",
 ]
+HIDDEN_KIND = "hidden"
 
 
 class ProgressUpdatedData(TypedDict):

@@ -7,13 +7,13 @@ from rest_framework.response import Response
 
 from dashboard.apis.base import ApiView, errors
 from dashboard.apis.serializers import EventSerializer, PresenceSerializer
-from dashboard.selectors.access import cohort_role_or_404
 from dashboard.selectors.cohorts import (
     EVENTS_PAGE_MAX,
     cohort_list,
     cohort_snapshot,
     events_after,
 )
+from dashboard.selectors.privacy import viewer_for_or_404
 
 STATUS_COUNTS = {
     name: serializers.IntegerField()
@@ -67,8 +67,12 @@ class CohortSnapshotApi(ApiView):
             user = serializers.IntegerField(help_text="The learner's user id (as in presence).")
             name = serializers.CharField()
             progress = serializers.DictField(child=serializers.DictField())
-            at_risk = serializers.BooleanField()
-            risk_reasons = serializers.ListField(child=serializers.CharField())
+            at_risk = serializers.BooleanField(
+                allow_null=True, help_text="null on a peer's entry, for a learner."
+            )
+            risk_reasons = serializers.ListField(
+                child=serializers.CharField(), help_text="Empty on a peer's entry, for a learner."
+            )
 
         class StatsSerializer(serializers.Serializer):
             completion = serializers.FloatField()
@@ -89,8 +93,8 @@ class CohortSnapshotApi(ApiView):
 
     @extend_schema(operation_id="cohort_snapshot", responses={200: OutputSerializer, **errors(404)})
     def get(self, request: Request, cohort_id: int) -> Response:
-        cohort_role_or_404(user=request.user, cohort_id=cohort_id)
-        return Response(cohort_snapshot(cohort_id=cohort_id))
+        viewer = viewer_for_or_404(user=request.user, cohort_id=cohort_id)
+        return Response(cohort_snapshot(cohort_id=cohort_id, viewer=viewer))
 
 
 class CohortEventsApi(ApiView):
@@ -112,8 +116,8 @@ class CohortEventsApi(ApiView):
         responses={200: OutputSerializer, **errors(400, 404)},
     )
     def get(self, request: Request, cohort_id: int) -> Response:
-        cohort_role_or_404(user=request.user, cohort_id=cohort_id)
+        viewer = viewer_for_or_404(user=request.user, cohort_id=cohort_id)
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        results, head = events_after(cohort_id=cohort_id, **params.validated_data)
+        results, head = events_after(cohort_id=cohort_id, viewer=viewer, **params.validated_data)
         return Response({"results": results, "head": head})

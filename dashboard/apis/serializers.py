@@ -6,6 +6,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from dashboard.models import Event
+from realtime.protocol import HIDDEN_KIND
 
 
 class UserRefSerializer(serializers.Serializer):
@@ -15,7 +16,10 @@ class UserRefSerializer(serializers.Serializer):
 
 class EventSerializer(serializers.Serializer):
     seq = serializers.IntegerField()
-    kind = serializers.ChoiceField(choices=Event.Kind.values)
+    kind = serializers.ChoiceField(
+        choices=[*Event.Kind.values, HIDDEN_KIND],
+        help_text="`hidden`: an event about a peer's risk, as a learner receives it.",
+    )
     at = serializers.DateTimeField()
     actor = UserRefSerializer(allow_null=True)
     data = serializers.DictField(help_text="Depends on `kind`; see docs/api.md.")  # type: ignore[assignment]

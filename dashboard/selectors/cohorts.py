@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from dashboard.models import Cohort, Event, Membership, Milestone, Progress
 from dashboard.selectors.caching import STATS_TTL, cached_per_cohort, cohort_snapshot_cached
+from dashboard.selectors.privacy import Viewer, event_for, learner_row_for
 from dashboard.selectors.stats import MilestoneDue, cohort_stats, learner_risk
 from realtime.presence import presence_snapshot
 from realtime.protocol import EventPayload, event_payload, iso_ms, progress_cell
@@ -95,13 +96,17 @@ def consistent_read() -> Iterator[None]:
         yield
 
 
-def cohort_snapshot(*, cohort_id: int) -> dict[str, Any]:
+def cohort_snapshot(*, cohort_id: int, viewer: Viewer | None = None) -> dict[str, Any]:
     """Return the dashboard's initial load: a fixed number of queries whatever the size.
 
     ``seq`` is read in the same database snapshot as the rows, so subscribing with
     ``since=seq`` replays exactly the events the snapshot does not yet reflect. The
     database part is one bundle cached per cohort version (``selectors/caching.py``);
     what depends on the clock (at-risk, on track) and ``presence`` are computed per call.
+
+    ``viewer`` redacts the learners and the feed as that viewer may see them
+    (``selectors/privacy.py``); the cached bundle is the same for everyone. None gives
+    everything, for callers inside the server (jobs, tests).
     """
     bundle = cohort_snapshot_cached(cohort_id, lambda: _snapshot_bundle(cohort_id=cohort_id))
     now = timezone.now()
@@ -117,17 +122,22 @@ def cohort_snapshot(*, cohort_id: int) -> dict[str, Any]:
         )
         at_risk += bool(reasons)
         learner_rows.append({**row, "at_risk": bool(reasons), "risk_reasons": reasons})
+    feed = bundle["feed"]
+    learners = learner_rows
+    if viewer is not None:
+        learners = [learner_row_for(row, viewer) for row in learner_rows]
+        feed = [event_for(event, viewer) for event in feed]
     return {
         "cohort": bundle["cohort"],
         "milestones": bundle["milestones"],
-        "learners": learner_rows,
+        "learners": learners,
         "stats": cohort_stats(
             milestone_slugs=[m["slug"] for m in bundle["milestones"]],
             cells=bundle["cells"],
             learner_count=len(learner_rows),
             at_risk=at_risk,
         ),
-        "feed": bundle["feed"],
+        "feed": feed,
         "seq": bundle["seq"],
         "presence": presence_snapshot(cohort_id),
         "generated_at": iso_ms(now),
@@ -200,11 +210,14 @@ def _snapshot_bundle(*, cohort_id: int) -> dict[str, Any]:
     }
 
 
-def events_after(*, cohort_id: int, after: int, limit: int) -> tuple[list[EventPayload], int]:
+def events_after(
+    *, cohort_id: int, after: int, limit: int, viewer: Viewer | None = None
+) -> tuple[list[EventPayload], int]:
     """Return the cohort's events with ``seq > after``, oldest first, and the head seq.
 
     Events come as they were published (reaction counts 0), like a WebSocket replay: the
-    log's reactions follow as their own events.
+    log's reactions follow as their own events. ``viewer`` redacts them as that viewer
+    may see them (``selectors/privacy.py``); None gives them in full.
 
     The head is read first and the page is clipped to it, so ``head`` is never behind
     the events returned.
@@ -215,7 +228,10 @@ def events_after(*, cohort_id: int, after: int, limit: int) -> tuple[list[EventP
         .select_related("actor")
         .order_by("seq")[: min(limit, EVENTS_PAGE_MAX)]
     )
-    return [event_payload(e, as_published=True) for e in events], head
+    payloads = [event_payload(e, as_published=True) for e in events]
+    if viewer is not None:
+        payloads = [event_for(p, viewer) for p in payloads]  # type: ignore[misc, arg-type]
+    return payloads, head
 
 
 def user_memberships(*, user: User) -> list[dict[str, Any]]:

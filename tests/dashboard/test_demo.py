@@ -4,7 +4,9 @@ import random
 
 import pytest
 from django.contrib.auth import authenticate
+from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
+from rest_framework.test import APIClient
 
 from dashboard.demo import MILESTONES, seed_demo
 from dashboard.models import Cohort, Event, Membership, Milestone
@@ -70,6 +72,25 @@ def test_seed_is_idempotent(seeded):
     counts = (Event.objects.count(), Membership.objects.count(), Cohort.objects.count())
     assert seed_demo() is False
     assert (Event.objects.count(), Membership.objects.count(), Cohort.objects.count()) == counts
+
+
+def test_a_second_seed_leaves_existing_sessions_and_tokens_signed_in(seeded, client):
+    """``make run`` seeds on every start: that must not sign the demo logins out."""
+    assert client.login(username="mentor", password="mentor")
+    token = APIClient().post(
+        "/api/auth/token/", {"username": "learner", "password": "learner"}, format="json"
+    )
+    assert token.status_code == 200
+    password_hash = User.objects.get(username="mentor").password
+
+    call_command("seed_demo", "--force")
+
+    assert User.objects.get(username="mentor").password == password_hash
+    assert client.get("/api/me/").status_code == 200
+    bearer = APIClient()
+    bearer.credentials(HTTP_AUTHORIZATION=f"Bearer {token.json()['access']}")
+    assert bearer.get("/api/me/").status_code == 200
+    assert authenticate(username="mentor", password="mentor") is not None
 
 
 def test_seed_command_refuses_with_debug_off(db, settings):
