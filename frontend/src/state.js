@@ -40,19 +40,32 @@ function commentsOfFeed(feed) {
   return comments;
 }
 
-/** Return the state of a REST snapshot (see api.md), copied so that it is never shared. */
+/**
+ * Return the state of a REST snapshot (see api.md), copied so that it is never shared.
+ *
+ * A learner sees a peer's risk as `at_risk: null` (product.md, privacy by role): such a
+ * row is judged here from its statuses, which every member sees, so the cohort's counts
+ * stay right as events arrive, and is marked `risk_hidden` so the page never shows it.
+ */
 export function stateFromSnapshot(snapshot) {
   const learners = {};
   const order = [];
+  const milestones = snapshot.milestones.map((m) => ({ ...m }));
+  const judgedAt = Date.parse(snapshot.generated_at ?? "") || Date.now();
+  let redacted = false;
   for (const l of snapshot.learners) {
-    learners[l.id] = {
+    const hidden = l.at_risk === null;
+    redacted ||= hidden;
+    const learner = {
       id: l.id,
       user: l.user ?? null,
       name: l.name,
       progress: copyProgress(l.progress),
       at_risk: Boolean(l.at_risk),
       risk_reasons: [...(l.risk_reasons ?? [])],
+      risk_hidden: hidden,
     };
+    learners[l.id] = hidden ? judged(learner, milestones, judgedAt) : learner;
     order.push(l.id);
   }
   const feed = snapshot.feed.slice(0, FEED_SIZE).map((e) => ({ ...e }));
@@ -62,7 +75,9 @@ export function stateFromSnapshot(snapshot) {
   }
   return {
     cohort: { ...snapshot.cohort },
-    milestones: snapshot.milestones.map((m) => ({ ...m })),
+    milestones,
+    // Peers' risk is private to this reader: learners who join live are hidden too.
+    redacted,
     learners,
     order,
     stats: { ...snapshot.stats, by_milestone: byMilestone },
@@ -226,6 +241,7 @@ function applyLearnerAdded(state, event, changes) {
       progress: copyProgress(data.progress),
       at_risk: false,
       risk_reasons: [],
+      risk_hidden: Boolean(state.redacted),
     },
     state.milestones,
     Date.parse(event.at),

@@ -219,3 +219,49 @@ test("presence keeps one entry per person and applies joins and leaves", () => {
   assert.deepEqual(applyPresence(list, [], [b]).map((e) => e.user.id), [1]);
   assert.deepEqual(applyPresence(list, [b], []).map((e) => e.user.id), [1, 2]);
 });
+
+// ---- privacy by role: a learner's view (product.md) ----------------------------------
+
+/** Return a snapshot or event as a learner other than `own` gets it from the server. */
+function redactedSnapshot(snapshot, own) {
+  return {
+    ...snapshot,
+    learners: snapshot.learners.map((l) =>
+      l.id === own
+        ? l
+        : {
+            ...l,
+            at_risk: null,
+            risk_reasons: [],
+            progress: Object.fromEntries(Object.entries(l.progress).map(([s, c]) => [s, { ...c, score: null }])),
+          },
+    ),
+  };
+}
+
+function redactedEvent(event, own) {
+  const d = event.data ?? {};
+  if (event.kind === "progress.updated" && d.learner?.id !== own) return { ...event, data: { ...d, score: null } };
+  return event;
+}
+
+test("a learner's view: peers' risk is never shown, yet the cohort's counts stay right", () => {
+  const own = before.learners[0].id;
+  const hiddenEvent = { seq: after.seq + 1, kind: "hidden", at: after.generated_at, actor: null, data: {} };
+  const start = stateFromSnapshot(redactedSnapshot(before, own));
+  const peers = start.order.filter((id) => id !== own);
+  assert.ok(peers.every((id) => start.learners[id].risk_hidden));
+  assert.equal(start.learners[own].risk_hidden, false);
+  const stream = [...events.map((e) => redactedEvent(e, own)), hiddenEvent];
+  const result = applyEvents(start, stream);
+  assert.equal(result.gap, false);
+  assert.equal(result.state.seq, hiddenEvent.seq); // the placeholder advances the seq
+  const state = judgedAt(result.state, after.generated_at);
+  assert.equal(state.stats.at_risk, after.stats.at_risk);
+  assert.equal(state.stats.on_track, after.stats.on_track);
+  // Every peer, the one who joined live included, stays hidden; scores stay null.
+  for (const id of state.order.filter((i) => i !== own)) {
+    assert.equal(state.learners[id].risk_hidden, true, id);
+    for (const cell of Object.values(state.learners[id].progress)) assert.equal(cell.score, null);
+  }
+});

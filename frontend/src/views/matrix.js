@@ -118,7 +118,9 @@ export class MatrixView {
     if (online) {
       parts.push(h("span", { class: "online", title: "Viewing now" }, "●", h("span", { class: "sr-only" }, " online now")));
     }
-    if (learner.at_risk) {
+    // A peer's risk is private to a learner (risk_hidden): their cell shows status only.
+    const atRisk = learner.at_risk && !learner.risk_hidden;
+    if (atRisk) {
       const tipId = `risk-tip-${learner.id}`;
       parts.push(
         h(
@@ -131,7 +133,7 @@ export class MatrixView {
       );
     }
     replaceChildren(row.nameCell, parts);
-    row.tr.classList.toggle("at-risk", learner.at_risk);
+    row.tr.classList.toggle("at-risk", atRisk);
     row.tr.classList.toggle("mine", this.canEdit(learner.id) === "own");
     row.pctCell.textContent = percent(learnerCompletion(learner, this.state.milestones));
   }

@@ -22,7 +22,7 @@ export function renderPresence(root, state, me) {
   const entries = state.presence;
   const items = entries.map((entry) => {
     const learner = learnerOfEntry(state, entry);
-    const atRisk = Boolean(learner?.at_risk);
+    const atRisk = Boolean(learner?.at_risk) && !learner.risk_hidden;
     const you = me && entry.user.id === me.id;
     const label = `${entry.user.name}${you ? " (you)" : ""}, ${entry.role}${atRisk ? ", at risk" : ""}`;
     return h(
