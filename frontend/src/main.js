@@ -10,6 +10,7 @@ import { utcDate } from "./risk.js";
 import { LiveSocket, socketUrl } from "./socket.js";
 import { noChanges, refreshRisk } from "./state.js";
 import { badgeOf, initialSync, isLive, reduce } from "./sync.js";
+import { watchSession } from "./session.js";
 import { createWrites } from "./writes.js";
 import { renderCache, HISTORY_LIMIT, HISTORY_EVERY_S } from "./views/cache.js";
 import { renderBars, renderTimeline } from "./views/charts.js";
@@ -22,8 +23,6 @@ import { notify, renderConnection, renderSessionEnded } from "./views/status.js"
 import { renderSummary } from "./views/summary.js";
 
 const $ = (id) => document.getElementById(id);
-// Tabs of this origin tell each other of a logout (the logout form posts it).
-const LOGOUT_CHANNEL = "dashboard-session";
 
 const app = {
   me: null,
@@ -254,26 +253,6 @@ async function verifySession(reason = "expired") {
   }
 }
 
-function watchSession() {
-  const channel = "BroadcastChannel" in window ? new BroadcastChannel(LOGOUT_CHANNEL) : null;
-  $("logout-form").addEventListener("submit", () => {
-    $("logout-csrf").value = csrfToken();
-    channel?.postMessage({ type: "logout" });
-    // The storage event reaches tabs where BroadcastChannel is missing.
-    localStorage.setItem(LOGOUT_CHANNEL, String(Date.now()));
-  });
-  if (channel) channel.onmessage = (e) => e.data?.type === "logout" && dispatch({ type: "sessionEnded", reason: "logged-out" });
-  window.addEventListener("storage", (e) => {
-    if (e.key === LOGOUT_CHANNEL) dispatch({ type: "sessionEnded", reason: "logged-out" });
-  });
-  // A logout elsewhere (another browser window, the admin) shows when the tab comes back.
-  document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "visible") verifySession();
-  });
-  window.addEventListener("online", () => dispatch({ type: "network", online: true }));
-  window.addEventListener("offline", () => dispatch({ type: "network", online: false }));
-}
-
 // --------------------------------------------------------------------------------------
 // Cohorts and the cache panel
 // --------------------------------------------------------------------------------------
@@ -366,7 +345,15 @@ function startTimers() {
 }
 
 async function boot() {
-  watchSession();
+  watchSession({
+    form: $("logout-form"),
+    onLogout: () => {
+      $("logout-csrf").value = csrfToken();
+    },
+    onEnded: (reason) => dispatch({ type: "sessionEnded", reason }),
+    onVisible: () => verifySession(),
+    onNetwork: (online) => dispatch({ type: "network", online }),
+  });
   app.me = await api.me();
   $("whoami").textContent = app.me.name;
   app.cohorts = await api.cohorts();

@@ -6,7 +6,10 @@
 // new state plus a description of what changed, so the page updates only those parts.
 // Nothing here touches the DOM or the clock: `node --test` runs it as is.
 
+import { presenceFromList } from "./presence.js";
 import { dueDate, learnerRisk } from "./risk.js";
+
+export { applyPresence, presenceFromList } from "./presence.js";
 
 export const FEED_SIZE = 50;
 export const STATUSES = ["not_started", "in_progress", "submitted", "completed"];
@@ -375,27 +378,4 @@ export function applyEvents(state, events) {
     mergeChanges(changes, result.changes);
   }
   return { state: current, applied, duplicates, gap: false, changes };
-}
-
-// --------------------------------------------------------------------------------------
-// Presence: one entry per person
-// --------------------------------------------------------------------------------------
-
-/** Return presence entries with one per person (the earliest `since` wins), oldest first. */
-export function presenceFromList(entries) {
-  const byUser = new Map();
-  for (const entry of entries) {
-    const id = entry?.user?.id;
-    if (id === undefined) continue;
-    const known = byUser.get(id);
-    if (!known || String(entry.since) < String(known.since)) byUser.set(id, { ...entry });
-  }
-  return [...byUser.values()].sort((a, b) => String(a.since).localeCompare(String(b.since)));
-}
-
-/** Apply a `presence` frame's joins and leaves; return the new list. */
-export function applyPresence(presence, joins = [], leaves = []) {
-  const gone = new Set(leaves.map((e) => e?.user?.id));
-  const kept = presence.filter((e) => !gone.has(e.user.id));
-  return presenceFromList([...kept, ...joins]);
 }
