@@ -63,8 +63,8 @@ COPY . .
 COPY --from=build /src/realtime/_sendmany.*.so realtime/
 
 # Static files are collected into the image (hashed names, pre-compressed) and served by
-# WhiteNoise. The settings need a SECRET_KEY to load; this one exists only for this step.
-RUN SECRET_KEY=collectstatic-only-not-a-secret ALLOWED_HOSTS=localhost \
+# WhiteNoise. The settings need a strong SECRET_KEY to load: a random one for this step only.
+RUN SECRET_KEY="$(python -c "import secrets; print(secrets.token_urlsafe(50))")" ALLOWED_HOSTS=localhost \
     python manage.py collectstatic --noinput --verbosity 0 \
     && chmod 0755 deploy/entrypoint.sh
 

@@ -12,7 +12,7 @@ AXE_VERSION := 4.14.1
 AXE := node_modules/axe-core/axe.min.js
 
 .DEFAULT_GOAL := help
-.PHONY: help install run serve migrate seed test test-py test-js test-e2e screenshots chaos lint types format bench clean
+.PHONY: help install run serve migrate seed test test-py test-js test-e2e screenshots chaos lint types format bench image clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[1m%-10s\033[0m %s\n", $$1, $$2}'
@@ -72,6 +72,9 @@ format: install ## Format the code with ruff
 
 types: install ## mypy with django-stubs and djangorestframework-stubs
 	$(BIN)/mypy dashboard realtime
+
+image: ## Build the image with podman as CI does (.ci/image; IMAGE=name:tag, default cohort-dashboard:ci)
+	.ci/image build
 
 clean: ## Remove the virtualenv, the SQLite database and collected static files
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles node_modules

@@ -17,6 +17,8 @@ Examples (see docs/performance.md for the figures):
     .venv/bin/python bench/fanout.py --clients 10000 --rate 5 --servers 2   # Redis
     .venv/bin/python bench/fanout.py --clients 1000 --rate 50 --redis
     .venv/bin/python bench/fanout.py --clients 19000 --idle --workers 4     # idle RSS
+    .venv/bin/python bench/fanout.py --clients 1000 --rate 20 --learner-share 0.5 --scored
+                                             # privacy by role: two audiences per event
 
 It is a benchmark, not a test: run it on a quiet machine, it uses every core it gets.
 """
@@ -72,7 +74,7 @@ for i in range({users}):
     mentor_add(cohort=cohort, user=user)
 for i in range({learners}):
     learner_add(actor=mentor, cohort=cohort,
-                user=User.objects.create_user(f"learner{{i}}", password="x"))
+                user=User.objects.create_user(f"learner{{i}}", password=f"learner{{i}}"))
 print(cohort.pk)
 """
 
@@ -493,7 +495,14 @@ def worker_main(
 
 
 class Writer:
-    def __init__(self, ports: list[int], token: str, cohort_id: int, learners: list[int]) -> None:
+    def __init__(
+        self,
+        ports: list[int],
+        token: str,
+        cohort_id: int,
+        learners: list[int],
+        scored: bool = False,
+    ) -> None:
         # Write i goes to server i mod N, as a round-robin proxy would spread them.
         self.bases = [f"http://127.0.0.1:{port}/api/cohorts/{cohort_id}/progress" for port in ports]
         self.headers = {"Authorization": f"Bearer {token}"}
@@ -506,6 +515,9 @@ class Writer:
         self.seqs: list[int] = []
         self.responded: dict[int, float] = {}  # seq -> when the writer got its 200
         self.local = threading.local()
+        # Scored writes (completed with a score, then reopened) have a redacted form for
+        # learners; status-only writes look the same to everyone.
+        self.scored = scored
 
     def reset(self) -> None:
         """Forget what was measured (the cells' versions stay known)."""
@@ -522,12 +534,18 @@ class Writer:
         cell = self.cells[i % len(self.cells)]
         with self.lock:  # one writer per cell at a time (cells > threads)
             version = self.versions[cell]
-            status = "in_progress" if self.status[cell] != "in_progress" else "submitted"
+            if self.scored:
+                status = "completed" if self.status[cell] != "completed" else "in_progress"
+            else:
+                status = "in_progress" if self.status[cell] != "in_progress" else "submitted"
+        body: dict[str, Any] = {"status": status, "version": version}
+        if status == "completed":
+            body["score"] = 80
         started = time.time()
         try:
             response = session.patch(
                 f"{self.bases[i % len(self.bases)]}/{cell[0]}/{cell[1]}/",
-                json={"status": status, "version": version},
+                json=body,
                 headers=self.headers,
                 timeout=10,
             )
@@ -602,6 +620,20 @@ def main() -> None:
     )
     parser.add_argument("--users", type=int, default=20, help="distinct viewers (presence)")
     parser.add_argument("--learners", type=int, default=20, help="learners written to")
+    parser.add_argument(
+        "--learner-share",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="share of the sockets (0-1) that are learners of the cohort (privacy by role: "
+        "they get peers' events redacted); the rest are mentors",
+    )
+    parser.add_argument(
+        "--scored",
+        action="store_true",
+        help="writes complete cells with a score and reopen them (events learners get "
+        "redacted) instead of moving statuses",
+    )
     parser.add_argument("--idle", action="store_true", help="connect and hold, no writes")
     parser.add_argument("--hold", type=float, default=5, help="seconds to hold when --idle")
     parser.add_argument(
@@ -616,7 +648,7 @@ def main() -> None:
         type=float,
         default=0,
         metavar="S",
-        help="keep the servers S seconds after the clients leave (what leaving costs: gcwatch)",
+        help="keep the servers S seconds after the clients leave (what leaving costs: GC log)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON line")
     parser.add_argument("--profile", default="", help="cProfile the server into this file")
@@ -636,7 +668,11 @@ def main() -> None:
     try:
         cohort_id = world.start()
         port = world.ports[0]
-        viewer_names = [f"viewer{i}" for i in range(args.users)]
+        # Clients take the tokens round-robin: with --learner-share S, S of them learners
+        # (learner0... are also the learners written to: some sockets are the subject).
+        as_learners = min(args.learners, round(args.users * args.learner_share))
+        viewer_names = [f"learner{i}" for i in range(as_learners)]
+        viewer_names += [f"viewer{i}" for i in range(args.users - as_learners)]
         tokens = tokens_for(port, viewer_names)
         writer_token = tokens_for(port, ["mentor"])[0]
         learners = [
@@ -678,7 +714,7 @@ def main() -> None:
         time.sleep(1.0)
         held_stats = world.stats()
 
-        writer = Writer(world.ports, writer_token, cohort_id, learners)
+        writer = Writer(world.ports, writer_token, cohort_id, learners, scored=args.scored)
         if args.idle:
             # What holding the sockets costs: pings, sweeps, presence heartbeats.
             stats_cpu = world.stats()

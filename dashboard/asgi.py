@@ -1,10 +1,9 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels, lifespan for the
-in-process helpers of the embedded default (the demo simulator)."""
+runtime tuning and the in-process helpers (dashboard/lifespan.py)."""
 
 from __future__ import annotations
 
 import os
-import sys
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings.base")
 
@@ -16,22 +15,16 @@ django_asgi_app = get_http_application()
 # Imported after Django is set up: these modules touch models and settings.
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from django.conf import settings  # noqa: E402
 
 from dashboard.lifespan import LifespanApp  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 from realtime.security import BrowserOriginValidator  # noqa: E402
-from realtime.uvicorn_ws import install as install_ws_fail_close  # noqa: E402
+from realtime.uvicorn_ws import install as install_uvicorn_patches  # noqa: E402
 
-# A connection failed by the WebSocket parser (a frame over 64 KiB: 1009) ends with its
-# close frame delivered, then a half-close, not a TCP reset (realtime/uvicorn_ws.py).
-install_ws_fail_close()
-
-# The event loop holds the GIL through a fan-out's sends; a request thread that released
-# it for a query waits up to one switch interval to get it back, at every query. 0.5 ms
-# instead of Python's 5 ms took the REST write p99 under fan-out from 311 to 33-102 ms
-# (docs/performance.md).
-sys.setswitchinterval(settings.GIL_SWITCH_INTERVAL)
+# What the server reads and replaces in uvicorn's private protocol (direct writes, the
+# half-close after a parser failure, one log line for bad UTF-8), checked against the
+# uvicorn release it was written for (realtime/uvicorn_ws.py).
+install_uvicorn_patches()
 
 application = ProtocolTypeRouter(
     {

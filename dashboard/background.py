@@ -1,44 +1,52 @@
-"""The helpers that run inside the server process in the embedded default."""
+"""The helpers that run inside the server process, started and stopped by its lifespan
+(dashboard/lifespan.py): the list is ``in_process_helpers()``."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from django.conf import settings
 
-from dashboard import lifespan
-
-_registered = False
+Hook = Callable[[], Awaitable[None]]
 
 
-def register_default_helpers() -> None:
-    """Register the in-process helpers once per process: the simulator when ``SIMULATE``,
-    the periodic jobs when ``PERIODIC_JOBS`` is ``inprocess``."""
-    global _registered
-    if _registered:
-        return
-    _registered = True
-    _register_realtime_hub()
+@dataclass(frozen=True)
+class Helper:
+    """A helper of the server process: started with it, stopped (promptly) with it."""
+
+    name: str
+    start: Hook
+    stop: Hook
+
+
+def in_process_helpers() -> list[Helper]:
+    """Return the helpers the settings ask for, in start order: the realtime hub always;
+    the demo simulator when ``SIMULATE``; the periodic jobs when ``PERIODIC_JOBS`` is
+    ``inprocess``; the cache metrics sampler when ``METRICS_SAMPLER_IN_PROCESS``."""
+    helpers = [_realtime_hub()]
     if settings.SIMULATE:
-        _register_simulator()
+        helpers.append(_simulator())
     if settings.PERIODIC_JOBS == "inprocess":
-        _register_periodic_jobs()
+        helpers.append(_periodic_jobs())
     if settings.METRICS_SAMPLER_IN_PROCESS:
-        _register_metrics_sampler()
+        helpers.append(_metrics_sampler())
+    return helpers
 
 
-def _register_realtime_hub() -> None:
+def _realtime_hub() -> Helper:
     """Start the WebSocket fan-out with the server: publishes from threads find its loop."""
     from realtime.hub import get_hub, stop_hub
 
     async def start() -> None:
         await get_hub().start()
 
-    lifespan.on_startup("realtime-hub", start, stop_hub)
+    return Helper("realtime-hub", start, stop_hub)
 
 
-def _register_simulator() -> None:
+def _simulator() -> Helper:
     from dashboard.models import Cohort
     from dashboard.simulator import run_simulator
 
@@ -62,10 +70,10 @@ def _register_simulator() -> None:
         stop.set()
         await asyncio.to_thread(thread["t"].join, 5)
 
-    lifespan.on_startup("simulator", start, stop_)
+    return Helper("simulator", start, stop_)
 
 
-def _register_periodic_jobs() -> None:
+def _periodic_jobs() -> Helper:
     """Run the periodic jobs (dashboard/jobs.py) in a thread, each ``PERIODIC_INTERVAL`` s."""
     from dashboard.jobs import run_periodic_jobs
 
@@ -85,10 +93,10 @@ def _register_periodic_jobs() -> None:
         stop.set()
         await asyncio.to_thread(thread["t"].join, 5)
 
-    lifespan.on_startup("periodic-jobs", start, stop_)
+    return Helper("periodic-jobs", start, stop_)
 
 
-def _register_metrics_sampler() -> None:
+def _metrics_sampler() -> Helper:
     """Sample the cache metrics once a second in this process (the embedded default)."""
     from dashboard.metrics_sampler import default_sampler, start_sampler_thread
 
@@ -102,4 +110,4 @@ def _register_metrics_sampler() -> None:
         stop.set()
         await asyncio.to_thread(thread.join, 5)
 
-    lifespan.on_startup("metrics-sampler", start, stop_)
+    return Helper("metrics-sampler", start, stop_)

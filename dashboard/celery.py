@@ -16,16 +16,19 @@ from celery.signals import task_postrun, task_prerun
 from django.conf import settings
 
 from dashboard.logging import request_id_var
+from dashboard.prometheus import install_celery_signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings.base")
 
 app = Celery("dashboard")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["dashboard"])
+install_celery_signals()  # job runs and failures in /metrics (dashboard/prometheus.py)
 
 
 def beat_schedule() -> dict[str, dict[str, Any]]:
-    """Return the schedule: sweep and at-risk every ``PERIODIC_INTERVAL`` s, the digest hourly.
+    """Return the schedule: sweep, at-risk and the alert emails every ``PERIODIC_INTERVAL`` s,
+    the digest hourly.
 
     The digest job is idempotent and writes yesterday's digest once, so running it every
     hour means the first run after midnight writes it and a beat that was down catches up.
@@ -35,6 +38,8 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
         "presence-sweep": {"task": "dashboard.presence_sweep", "schedule": every},
         "at-risk-recompute": {"task": "dashboard.at_risk_recompute", "schedule": every},
         "daily-digest": {"task": "dashboard.daily_digest", "schedule": crontab(minute=5)},
+        # Every interval too: an at-risk email follows its mark within a minute or so.
+        "alert-emails": {"task": "dashboard.alert_emails", "schedule": every},
     }
 
 

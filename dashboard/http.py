@@ -15,19 +15,30 @@ The stock ``ASGIHandler`` costs a request, measured under a WebSocket fan-out:
 it with the view in one ``sync_to_async`` call, and it lends each request one of a few
 kept threads (``ThreadSensitiveContext(executor=...)``), each keeping its database
 connection (``CONN_MAX_AGE``). A request still crosses three times (``request_started``,
-the chain, ``response.close()``), all on its lent thread. Reading the body, streaming the
-response and watching for a disconnect stay Django's own (``ASGIHandler.handle``).
+the chain, ``response.close()``), all on its lent thread. Streaming the response and
+watching for a disconnect stay Django's own (``ASGIHandler.handle``).
+
+It is also the one place that bounds request bodies (``DATA_UPLOAD_MAX_MEMORY_SIZE``):
+Django's handler reads a whole body into a temporary file before any view can look at
+its size. Here a declared ``Content-Length`` over the limit is refused before a byte of
+the body is read, a chunked body is counted as it arrives, both with a 413 in the API's
+error shape; a chunked body under the limit is given its length, which DRF needs to read
+it at all.
 """
 
 from __future__ import annotations
 
+import json
+import tempfile
 import threading
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import django
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
 from django.conf import settings
+from django.core.exceptions import RequestAborted
 from django.core.handlers import base
 from django.core.handlers.asgi import ASGIHandler
 from django.db import connections
@@ -73,6 +84,51 @@ class RequestThreads:
             executor.shutdown()
 
 
+# --------------------------------------------------------------------------------------
+# Request bodies
+# --------------------------------------------------------------------------------------
+
+
+class BodyTooLarge(Exception):
+    """The request's body is over ``DATA_UPLOAD_MAX_MEMORY_SIZE``."""
+
+
+def declared_length(scope: dict[str, Any]) -> int | None:
+    """Return the request's ``Content-Length``, or None without a valid one."""
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def send_too_large(send: Any) -> None:
+    """Answer 413 with the API's error shape and close the connection: the unread rest
+    of the body must not be parsed as the next request."""
+    body = json.dumps(
+        {"error": {"code": "too_large", "message": "The request body is too large.", "fields": {}}}
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+# --------------------------------------------------------------------------------------
+# The handler
+# --------------------------------------------------------------------------------------
+
+
 class SyncChainASGIHandler(ASGIHandler):
     """Serve HTTP over ASGI with a synchronous middleware chain, one hop, kept threads."""
 
@@ -84,12 +140,51 @@ class SyncChainASGIHandler(ASGIHandler):
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}.")
+        declared = declared_length(scope)
+        if declared is not None and declared > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            await send_too_large(send)
+            return
         executor = self.threads.lend()
         try:
             async with ThreadSensitiveContext(executor=executor):
                 await self.handle(scope, receive, send)
+        except BodyTooLarge:
+            await send_too_large(send)
         finally:
             self.threads.give_back(executor)
+
+    async def read_body(self, receive: Any) -> Any:
+        """Read the body as Django does, refusing it once it passes the limit."""
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        body_file = tempfile.SpooledTemporaryFile(  # noqa: SIM115 (returned open)
+            max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, mode="w+b"
+        )
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                body_file.close()
+                raise RequestAborted()
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                body_file.close()
+                raise BodyTooLarge()
+            body_file.write(chunk)
+            if not message.get("more_body", False):
+                break
+        body_file.seek(0)
+        return body_file
+
+    def create_request(self, scope: Mapping[str, Any], body_file: Any) -> Any:
+        # A chunked body has no Content-Length, and DRF reads none without one.
+        if not any(name == b"content-length" for name, _ in scope.get("headers", [])):
+            size = body_file.seek(0, 2)
+            body_file.seek(0)
+            if size:
+                length = (b"content-length", str(size).encode())
+                scope = {**scope, "headers": [*scope.get("headers", []), length]}
+        return super().create_request(scope, body_file)
 
     async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
         # Thread-sensitive: on the request's lent thread, with the signals' receivers and

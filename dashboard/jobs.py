@@ -1,11 +1,13 @@
 """The periodic jobs (the program's cron jobs) and the in-process loop that runs them.
 
-Three jobs, each safe to run at any time, from anywhere, any number of times:
+Four jobs, each safe to run at any time, from anywhere, any number of times:
 
 - ``presence_sweep``: drop the presence of server processes that died without saying
   goodbye (the realtime layer's ``realtime.presence.presence_sweep``).
 - ``at_risk_recompute``: push ``learner.at_risk`` / ``learner.on_track`` on transitions.
 - ``daily_digest``: append ``report.daily`` for the last completed day to each cohort.
+- ``alert_emails``: email mentors about learners newly at risk and their cohort's daily
+  digest, each email once (``dashboard.services.alerts``, docs/alerts.md).
 
 In production Celery beat schedules them on the Redis broker (``dashboard.celery``,
 ``dashboard.tasks``); in the embedded default ``run_periodic_jobs`` runs them in a thread
@@ -24,8 +26,9 @@ from datetime import date, timedelta
 from django.db import close_old_connections, connection
 from django.utils import timezone
 
-from dashboard import clock
+from dashboard import clock, prometheus
 from dashboard.models import Cohort
+from dashboard.services.alerts import at_risk_alerts_send, digest_emails_send
 from dashboard.services.reports import at_risk_update, daily_digest_append
 
 logger = logging.getLogger(__name__)
@@ -84,10 +87,23 @@ def daily_digest(*, day: date | None = None) -> int:
     return appended
 
 
+def alert_emails(*, day: date | None = None) -> int:
+    """Send the at-risk emails owed and the digests of ``day`` (default: yesterday); return
+    the emails sent. Each goes out once, however often and from however many places this runs.
+    """
+    day = day or timezone.localdate(clock.now()) - timedelta(days=1)
+    sent = at_risk_alerts_send() + digest_emails_send(day=day)
+    if sent:
+        logger.info("alert_emails: %d email(s) sent", sent)
+    return sent
+
+
+# In this order: the emails report what the two jobs before them appended.
 JOBS: dict[str, Callable[[], int | None]] = {
     "presence_sweep": presence_sweep,
     "at_risk_recompute": at_risk_recompute,
     "daily_digest": daily_digest,
+    "alert_emails": alert_emails,
 }
 
 
@@ -96,7 +112,8 @@ def run_jobs_once() -> dict[str, int | None]:
     results: dict[str, int | None] = {}
     for name, job in JOBS.items():
         try:
-            results[name] = job()
+            with prometheus.job_run(name):
+                results[name] = job()
         except Exception:
             logger.exception("periodic job %s failed", name)
             results[name] = None

@@ -23,6 +23,7 @@ import redis
 from django.conf import settings
 from django.core.cache import BaseCache, caches
 
+from dashboard import redis_clients
 from dashboard.cache_metrics import (
     CACHE_ERRORS,
     NAMESPACE,
@@ -83,9 +84,7 @@ class RedisLeaderLock:
         ttl: float = LOCK_TTL,
         client: redis.Redis | None = None,
     ) -> None:
-        self.client = client or redis.Redis.from_url(
-            url, socket_timeout=1, socket_connect_timeout=1
-        )
+        self.client = client or redis_clients.client(url)
         self.key = key
         self.ttl_ms = int(ttl * 1000)
         self._acquire = self.client.register_script(_ACQUIRE)

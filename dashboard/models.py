@@ -141,6 +141,11 @@ class Event(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     data = models.JSONField(default=dict)
+    # The learner the event is about (its own, or the reacted-to event's), so a learner's
+    # timeline and a cell's history are one indexed read instead of a scan of ``data``.
+    # Set by ``event_append``; null for cohort-wide events. Not a foreign key: the log
+    # outlives memberships, and the column only narrows reads that check membership anyway.
+    learner_id = models.BigIntegerField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField()
     kudos_count = models.PositiveIntegerField(default=0)
     comment_count = models.PositiveIntegerField(default=0)
@@ -149,6 +154,15 @@ class Event(models.Model):
         ordering = ["cohort", "seq"]
         constraints = [
             models.UniqueConstraint(fields=["cohort", "seq"], name="event_unique_seq"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["cohort", "learner_id", "seq"],
+                name="event_learner_seq",
+                condition=models.Q(learner_id__isnull=False),
+            ),
+            # The alert job looks for recent at-risk marks across cohorts.
+            models.Index(fields=["kind", "created_at"], name="event_kind_at"),
         ]
 
     def __str__(self) -> str:
@@ -182,3 +196,42 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return self.text[:60]
+
+
+class NotificationPreference(models.Model):
+    """A user's choice of emails; no row means the defaults (both on)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    at_risk_email = models.BooleanField(default=True)
+    daily_digest = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"notifications of {self.user_id}"
+
+
+class AlertSent(models.Model):
+    """One email sent: the unique constraint is what makes each alert go out at most once,
+    whatever the retries and however many schedulers run the job."""
+
+    class Kind(models.TextChoices):
+        AT_RISK = "at_risk"
+        DIGEST = "digest"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    # What the email is about: the at-risk event's seq, or the digest's ISO date.
+    ref = models.CharField(max_length=40)
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "cohort", "kind", "ref"], name="alert_sent_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.ref} to {self.user_id}"

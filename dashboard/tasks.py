@@ -24,3 +24,9 @@ def at_risk_recompute() -> int:
 def daily_digest(day: str | None = None) -> int:
     """Append ``report.daily`` for ``day`` (ISO date; default yesterday) where it is missing."""
     return jobs.daily_digest(day=date.fromisoformat(day) if day else None)
+
+
+@app.task(name="dashboard.alert_emails", ignore_result=True)
+def alert_emails(day: str | None = None) -> int:
+    """Send the mentors' at-risk emails and ``day``'s digests (default yesterday), each once."""
+    return jobs.alert_emails(day=date.fromisoformat(day) if day else None)

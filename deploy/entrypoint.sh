@@ -23,6 +23,30 @@ fi
 
 log_level="${LOG_LEVEL:-INFO}"
 
+# Prometheus metrics of this role's processes (dashboard/prometheus.py): one file set per
+# process in PROMETHEUS_MULTIPROC_DIR, named <role>-<host>-p<pid>. The files a previous
+# run of this container left (their processes are gone) are removed, never those of a live
+# process: the directory may be a volume shared by several containers, whose web /metrics
+# then adds them all up.
+metrics_files() {
+    export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-/tmp/prometheus-metrics}"
+    METRICS_PROCESS_PREFIX="$(printf '%s-%s' "$role" "$(uname -n)" | tr '_' '-')"
+    export METRICS_PROCESS_PREFIX
+    mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+    for file in "$PROMETHEUS_MULTIPROC_DIR"/*_"$METRICS_PROCESS_PREFIX"-p*.db; do
+        [ -e "$file" ] || continue
+        pid="${file##*-p}"
+        pid="${pid%.db}"
+        # This shell's pid becomes the role's (exec): a file with it is a previous run's.
+        if [ "$pid" = "$$" ] || [ ! -d "/proc/$pid" ]; then
+            rm -f "$file"
+        fi
+    done
+}
+case "$role" in
+    web | metrics | worker | beat) metrics_files ;;
+esac
+
 case "$role" in
     web)
         # JSON lines for uvicorn's own messages too, unless LOG_FORMAT=plain.

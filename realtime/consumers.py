@@ -17,7 +17,8 @@ from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from django.conf import settings
 
-from dashboard.selectors.access import can_see_cache_metrics, cohort_role
+from dashboard.selectors.access import can_see_cache_metrics
+from dashboard.selectors.privacy import viewer_for, viewer_role
 from realtime import protocol
 from realtime.hub import Connection, LayerLost, get_hub
 
@@ -268,10 +269,11 @@ class LiveConsumer(AsyncConsumer):
                 await conn.hub.subscribe_metrics(conn, ref)
                 return
             cohort_id = _cohort_id(topic)
-            role = await database_sync_to_async(cohort_role)(user=conn.user, cohort_id=cohort_id)
-            if role is None:
+            viewer = await database_sync_to_async(viewer_for)(user=conn.user, cohort_id=cohort_id)
+            if viewer is None:
                 raise ClientError(protocol.ERR_NOT_FOUND, "No such topic.")
-            await conn.hub.subscribe_cohort(conn, cohort_id, role, since, ref)
+            role = viewer_role(user=conn.user, viewer=viewer)
+            await conn.hub.subscribe_cohort(conn, cohort_id, role, since, ref, viewer)
         except LayerLost:
             await self._close(protocol.CLOSE_SERVICE_RESTART)
 

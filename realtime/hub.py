@@ -20,6 +20,13 @@ socket. Here each server process (each event loop) has one ``Hub``:
   expiry, and with Redis a health probe that closes every socket with 1012 when the layer
   is lost.
 
+Privacy by role (``dashboard/selectors/privacy.py``): an event has a full form (mentors,
+staff, and the learner it is about) and a redacted one (every other learner). Each
+subscription knows its ``Viewer``; the redacted form is made lazily, once per event per
+process, the first time a fan-out meets a learner it applies to, and the native send
+writes each form's bytes to its own list of sockets. So the cost stays one encoding per
+event per audience, not per socket. A replay is read for one socket and redacted for it.
+
 Recovery (``subscribe`` with ``since``): the socket is registered (buffering) and the
 topic's subscription proven live (a probe sent through the group came back) *before* the
 head and the replay are read from the database; then ``subscribed``, the replay, and the
@@ -30,12 +37,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import uuid
 from array import array
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
@@ -43,10 +51,15 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
-from dashboard.gcwatch import HeapPolicy
+from dashboard import prometheus
 from realtime import protocol
 from realtime.presence import MemoryPresence, RedisPresence, presence_store
 from realtime.protocol import PresenceEntry, UserRef
+from realtime.runtime import HeapPolicy
+from realtime.uvicorn_ws import direct_socket
+
+if TYPE_CHECKING:
+    from dashboard.selectors.privacy import Viewer
 
 try:  # the fan-out's sends in C with the GIL released (setup.py; optional)
     from realtime._sendmany import send_many
@@ -96,18 +109,21 @@ def _as_published(event: Any) -> str:
     return protocol.dumps(event)
 
 
-def _read_replay(cohort_id: int, since: int, limit: int) -> tuple[int, list[str] | None]:
-    """Return the head and the encoded events ``since < seq <= head``, or None when the
-    replay is impossible: over ``limit`` events, ``since`` ahead of the head, or rows gone."""
+def _read_replay(
+    cohort_id: int, since: int, limit: int, viewer: Any = None
+) -> tuple[int, list[str] | None]:
+    """Return the head and the encoded events ``since < seq <= head`` as ``viewer`` may
+    see them, or None when the replay is impossible: over ``limit`` events, ``since``
+    ahead of the head, or rows gone."""
     from dashboard.selectors.cohorts import events_after
 
-    events, head = events_after(cohort_id=cohort_id, after=since, limit=limit)
+    events, head = events_after(cohort_id=cohort_id, after=since, limit=limit, viewer=viewer)
     if since > head or head - since > limit:
         return head, None
     out = [_as_published(e) for e in events]
     last = events[-1]["seq"] if events else since
     while last < head:
-        page, _ = events_after(cohort_id=cohort_id, after=last, limit=limit)
+        page, _ = events_after(cohort_id=cohort_id, after=last, limit=limit, viewer=viewer)
         page = [e for e in page if e["seq"] <= head]
         if not page:
             break
@@ -155,27 +171,15 @@ def wire(text: str) -> bytes:
     return bytes((0x81, 127)) + n.to_bytes(8, "big") + payload
 
 
-def _direct_protocol(send: Any) -> Any:
-    """Return uvicorn's websockets-sansio protocol behind ``send`` when frames may be
-    written straight to its transport: no extension negotiated (per-message deflate
-    would make every socket's bytes different). Otherwise None: use the ASGI ``send``."""
-    proto = getattr(send, "__self__", None)
-    if proto is None or type(proto).__name__ != "WebSocketsSansIOProtocol":
-        return None
-    conn = getattr(proto, "conn", None)
-    if conn is None or getattr(conn, "extensions", None) or not hasattr(proto, "writable"):
-        return None
-    return proto
-
-
 class Connection:
     """One socket as the hub sees it: a bounded outbox drained by one writer task.
 
-    Behind uvicorn's websockets-sansio server (no compression negotiated) a frame is
-    written straight to the socket's transport while it is writable and nothing is
-    queued: the frame bytes are built once per event and shared by every socket, so a
-    delivery costs one ``transport.write``. A socket whose transport pushes back gets
-    its frames queued (in order) and drained by its writer through the ASGI ``send``.
+    Where uvicorn's socket allows it (realtime/uvicorn_ws.py decides: no compression
+    negotiated; for the native send also no TLS) a frame is written straight to the
+    socket's transport while it is writable and nothing is queued: the frame bytes are
+    built once per event and shared by every socket, so a delivery costs one
+    ``transport.write``. A socket whose transport pushes back gets its frames queued (in
+    order) and drained by its writer through the ASGI ``send``.
     """
 
     __slots__ = (
@@ -215,26 +219,18 @@ class Connection:
         self.last_rx = now
         self.auth_deadline: float | None = now + float(settings.WS_AUTH_TIMEOUT)
         self.on_closed: Callable[[], None] | None = None
-        self.direct: Any = _direct_protocol(send)
+        native = send_many is not None and bool(settings.WS_NATIVE_SEND)
+        self.direct = direct_socket(send, native=native)
         # The socket's descriptor when fan-outs may write to it natively (-1: never).
-        self.fd = -1
-        if self.direct is not None and send_many is not None and settings.WS_NATIVE_SEND:
-            sock = self.direct.transport.get_extra_info("socket")
-            self.fd = sock.fileno() if sock is not None else -1
+        self.fd = self.direct.fd if self.direct is not None else -1
 
     def writable_now(self) -> bool:
         """Whether bytes written to the socket now go out in order: the socket is open
         and nothing is queued before them (in the outbox or the transport's buffer)."""
-        proto = self.direct
-        if self.closed or self.outbox or proto is None:
+        direct = self.direct
+        if self.closed or self.outbox or direct is None:
             return False
-        transport = proto.transport
-        return (
-            proto.writable.is_set()
-            and not proto.close_sent
-            and not transport.is_closing()
-            and not transport.get_write_buffer_size()
-        )
+        return direct.ready() and not direct.transport.get_write_buffer_size()
 
     # Sending ---------------------------------------------------------------------------
 
@@ -245,21 +241,17 @@ class Connection:
         """
         if self.closed:
             return
-        proto = self.direct
-        if (
-            proto is not None
-            and not self.outbox
-            and proto.writable.is_set()
-            and not proto.close_sent
-            and not proto.transport.is_closing()
-        ):
-            proto.transport.write(frame if frame is not None else wire(text))
+        direct = self.direct
+        if direct is not None and not self.outbox and direct.ready():
+            direct.transport.write(frame if frame is not None else wire(text))
+            self.hub.frames_pushed += 1
             return
         if len(self.outbox) >= self.queue_limit:
             logger.info("closing a slow socket (%s frames queued)", len(self.outbox))
             self.close_soon(protocol.CLOSE_SLOW_CONSUMER)
             return
         self.outbox.append(text)
+        self.hub.frames_pushed += 1
         if self.writer is None:  # started on first use: an idle socket costs no task
             self.writer = self.hub.loop.create_task(self._write_loop())
             return
@@ -271,16 +263,10 @@ class Connection:
 
     def push_many(self, events: list[tuple[int, str, bytes]]) -> None:
         """Send or queue several frames (in order), in one write when it can be direct."""
-        proto = self.direct
-        if (
-            proto is not None
-            and not self.closed
-            and not self.outbox
-            and proto.writable.is_set()
-            and not proto.close_sent
-            and not proto.transport.is_closing()
-        ):
-            proto.transport.write(b"".join(frame for _, _, frame in events))
+        direct = self.direct
+        if direct is not None and not self.closed and not self.outbox and direct.ready():
+            direct.transport.write(b"".join(frame for _, _, frame in events))
+            self.hub.frames_pushed += len(events)
             return
         for _, text, frame in events:
             self.push(text, frame)
@@ -313,6 +299,7 @@ class Connection:
             return None
         self.close_sent = True
         self.hub.detach(self)
+        prometheus.ws_closed(code)
         return self.hub.loop.create_task(self._send_close(code))
 
     async def close(self, code: int) -> None:
@@ -327,19 +314,20 @@ class Connection:
         try:
             await asyncio.wait_for(self.send({"type": "websocket.close", "code": code}), 2.0)
         except Exception:
-            transport = getattr(self.direct, "transport", None)
-            if transport is not None:
-                transport.abort()
+            if self.direct is not None:
+                self.direct.transport.abort()
 
 
 class Subscription:
     """One socket on one topic: buffering until its replay is sent, then live."""
 
-    __slots__ = ("buffer", "conn", "known", "last_seq", "live", "pushed", "topic")
+    __slots__ = ("buffer", "conn", "known", "last_seq", "live", "pushed", "topic", "viewer")
 
-    def __init__(self, conn: Connection, topic: Topic) -> None:
+    def __init__(self, conn: Connection, topic: Topic, viewer: Viewer | None = None) -> None:
         self.conn = conn
         self.topic = topic
+        # What this socket may see of scores and risk (None: everything, as for mentors).
+        self.viewer = viewer
         self.live = False
         self.last_seq = 0  # events up to here are covered (sent, or before ``seq``)
         self.pushed = 0  # the newest event actually queued to the socket
@@ -380,6 +368,72 @@ class Topic:
 # --------------------------------------------------------------------------------------
 # The hub
 # --------------------------------------------------------------------------------------
+
+
+class _Audience:
+    """The events of one fan-out batch as one audience gets them, and its native sends."""
+
+    __slots__ = ("data", "direct", "events", "fds")
+
+    def __init__(self, events: list[tuple[int, str, bytes]]) -> None:
+        self.events = events  # (seq, frame text, frame bytes), in seq order
+        self.data = events[0][2] if len(events) == 1 else b"".join(e[2] for e in events)
+        self.fds = array("i")  # sockets of this slice that take ``data`` natively
+        self.direct: list[Connection] = []
+
+
+class _Forms:
+    """One fan-out batch in every form a viewer may get (privacy by role).
+
+    The full form is what was published. The redacted form (learners other than an
+    event's subject) is made at most once per batch, the first time a learner's socket
+    is met; a batch with nothing private (kudos, comments) gives learners the full form,
+    bytes and native send included. A learner who is the subject of one of the batch's
+    private events gets a mix of their own (the rare case: one socket per event).
+    """
+
+    __slots__ = ("_redacted", "first", "full", "last", "sources", "subjects", "topic")
+
+    def __init__(self, topic: str, events: list[tuple[int, str, bytes]], sources: list[str]):
+        self.topic = topic
+        self.full = _Audience(events)
+        self.sources = sources  # each event's JSON as published
+        self.first, self.last = events[0][0], events[-1][0]
+        self._redacted: _Audience | None = None
+        self.subjects: dict[int, list[int]] = {}  # learner id -> indexes of their events
+
+    def audience_for(self, viewer: Viewer | None) -> _Audience:
+        if viewer is None or viewer.sees_all:
+            return self.full
+        redacted = self._redacted
+        if redacted is None:
+            redacted = self._redacted = self._redact()
+        mine = self.subjects.get(viewer.learner_id) if viewer.learner_id is not None else None
+        if not mine:
+            return redacted
+        mixed = list(redacted.events)
+        for index in mine:
+            mixed[index] = self.full.events[index]
+        return _Audience(mixed)
+
+    def _redact(self) -> _Audience:
+        """Return the batch as learners see it; the full one when nothing is private."""
+        from dashboard.selectors.privacy import event_subject, redacted_event
+
+        events = list(self.full.events)
+        changed = False
+        for index, source in enumerate(self.sources):
+            payload = json.loads(source)
+            redacted = redacted_event(payload)
+            if redacted is payload:
+                continue
+            changed = True
+            subject = event_subject(payload)
+            if subject is not None:
+                self.subjects.setdefault(subject, []).append(index)
+            text = protocol.event_frame_text(self.topic, protocol.dumps(redacted))
+            events[index] = (events[index][0], text, wire(text))
+        return _Audience(events) if changed else self.full
 
 
 class _PresenceReads:
@@ -446,20 +500,24 @@ class Hub:
         self.presence_tasks: set[asyncio.Task[None]] = set()
         self.presence_reads: dict[int, _PresenceReads] = {}  # cohort -> its snapshot reads
         self.presence_diffs: dict[int, _PresenceDiffs] = {}  # cohort -> its unpublished changes
-        # Queued fan-outs: (sockets, topic, topic version, [(seq, text, frame bytes)]).
-        self.fanout: deque[tuple[list[Subscription], Topic, int, list[tuple[int, str, bytes]]]] = (
-            deque()
-        )
+        # Queued fan-outs: (sockets, topic, topic version, [(seq, text, frame bytes)],
+        # [each event's JSON], from which its redacted form is made when needed).
+        self.fanout: deque[
+            tuple[list[Subscription], Topic, int, list[tuple[int, str, bytes]], list[str]]
+        ] = deque()
         self.fanout_task: asyncio.Task[None] | None = None
         # Deliveries written by ``send_many``, and those of them that came up short.
         self.native_sends = 0
         self.native_short_writes = 0
+        # Frames written or queued (``push``) and written natively: /metrics reads them.
+        self.frames_pushed = 0
+        self.native_frames = 0
         self.started = False
         self.stopping = False
         self._start_lock = asyncio.Lock()
         self.healthy = True
         # Sockets are long-lived: keep their objects out of full collections, step by
-        # step as they open (dashboard/gcwatch.py; HEAP_FREEZE=0 turns it off).
+        # step as they open (realtime/runtime.py; HEAP_FREEZE=0 turns it off).
         self.heap: HeapPolicy | _NoHeapPolicy = (
             HeapPolicy() if settings.HEAP_FREEZE else _NoHeapPolicy()
         )
@@ -538,12 +596,20 @@ class Hub:
     # Subscriptions ---------------------------------------------------------------------
 
     async def subscribe_cohort(
-        self, conn: Connection, cohort_id: int, role: str, since: int | None, ref: Any
+        self,
+        conn: Connection,
+        cohort_id: int,
+        role: str,
+        since: int | None,
+        ref: Any,
+        viewer: Viewer | None = None,
     ) -> None:
+        """Subscribe ``conn`` to the cohort; ``viewer`` says what it may see of scores
+        and risk (None: everything)."""
         name = protocol.cohort_topic(cohort_id)
         previous = conn.subs.get(name)
         topic = self._topic(name, cohort_group(cohort_id), cohort_id)
-        sub = Subscription(conn, topic)
+        sub = Subscription(conn, topic, viewer)
         topic.subs.add(sub)
         topic.version += 1
         conn.subs[name] = sub
@@ -565,7 +631,7 @@ class Hub:
             head = await database_sync_to_async(_read_head)(cohort_id)
         else:
             head, replay = await database_sync_to_async(_read_replay)(
-                cohort_id, since, int(settings.WS_REPLAY_MAX)
+                cohort_id, since, int(settings.WS_REPLAY_MAX), viewer
             )
         entries = await self._presence_list(cohort_id)
         if conn.closed or conn.subs.get(name) is not sub:
@@ -580,6 +646,8 @@ class Hub:
         if ref is not None:
             frame["ref"] = ref
         conn.push_frame(frame)
+        if since is not None:
+            prometheus.ws_recovery(replay is not None)
         if replay and previous is not None and previous.live:
             # A re-subscribe on the same socket: events the old subscription already
             # queued (sent before this ``subscribed``) are not sent twice.
@@ -770,6 +838,7 @@ class Hub:
                 if upto <= after:
                     self._drain_after_fill(topic)
                     continue
+                prometheus.ws_resync()
                 rows = await database_sync_to_async(_read_range)(topic.cohort_id, after, upto)
                 if topic.next_seq is None:
                     return
@@ -814,8 +883,10 @@ class Hub:
             # Behind: this event joins the queued fan-out of the same sockets, and each
             # socket gets the events of the batch in one write.
             fanout[-1][3].append((seq, text, frame))
+            fanout[-1][4].append(event_json)
         else:
-            fanout.append((list(topic.subs), topic, topic.version, [(seq, text, frame)]))
+            batch = (list(topic.subs), topic, topic.version, [(seq, text, frame)], [event_json])
+            fanout.append(batch)
         if self.fanout_task is None:
             self.fanout_task = self.loop.create_task(self._fanout_loop())
 
@@ -826,30 +897,33 @@ class Hub:
         fanout = self.fanout
         try:
             while fanout:
-                subs, _, _, events = fanout.popleft()
-                data = events[0][2] if len(events) == 1 else b"".join(e[2] for e in events)
+                subs, topic, _, events, sources = fanout.popleft()
+                started = self.loop.time()
+                forms = _Forms(topic.name, events, sources)
                 for start in range(0, len(subs), FANOUT_SLICE):
                     if start:
                         await asyncio.sleep(0)
-                    self._fan_slice(subs[start : start + FANOUT_SLICE], events, data)
+                    self._fan_slice(subs[start : start + FANOUT_SLICE], forms)
+                prometheus.fanout_done(len(subs), len(events), self.loop.time() - started)
         finally:
             self.fanout_task = None
 
-    def _fan_slice(
-        self, subs: list[Subscription], events: list[tuple[int, str, bytes]], data: bytes
-    ) -> None:
-        """Pass ``events`` (in seq order; ``data`` their frames' bytes together) to ``subs``.
+    def _fan_slice(self, subs: list[Subscription], forms: _Forms) -> None:
+        """Pass a batch of events (in seq order) to ``subs``, each in the form its viewer
+        may see (``_Forms``).
 
         Each live socket gets the events it does not have yet. Those that can take bytes at
-        once get ``data`` in one native call for the whole slice (``send_many``, the GIL
-        released for the system calls); the rest, and all when the extension is missing, go
-        through ``Connection.push``. A socket still replaying buffers the events.
+        once get their audience's bytes in one native call per audience for the whole slice
+        (``send_many``, the GIL released for the system calls); the rest, and all when the
+        extension is missing, go through ``Connection.push``. A socket still replaying
+        buffers the events.
         """
-        first, last = events[0][0], events[-1][0]
-        fds = array("i")
-        direct: list[Connection] = []
+        first, last = forms.first, forms.last
+        audiences: list[_Audience] = []
         for sub in subs:
             conn = sub.conn
+            audience = forms.audience_for(sub.viewer)
+            events = audience.events
             if not sub.live:
                 if not conn.closed:
                     sub.buffer.extend((seq, text) for seq, text, _ in events)
@@ -859,26 +933,36 @@ class Hub:
             if first > sub.last_seq:  # all of them are new to it: the common case
                 sub.last_seq = sub.pushed = last
                 if conn.fd >= 0 and conn.writable_now():
-                    fds.append(conn.fd)
-                    direct.append(conn)
+                    if not audience.direct:
+                        audiences.append(audience)
+                    audience.fds.append(conn.fd)
+                    audience.direct.append(conn)
                 elif len(events) == 1:
-                    conn.push(events[0][1], data)
+                    conn.push(events[0][1], audience.data)
                 else:
                     conn.push_many(events)
                 continue
             fresh = [e for e in events if e[0] > sub.last_seq]
             sub.last_seq = sub.pushed = fresh[-1][0]
             conn.push_many(fresh)
-        if direct:
-            assert send_many is not None
-            # No await between the checks above and these writes: every socket is still open
-            # and its descriptor still its own. One that took less than all gets the rest
-            # through its transport (queued in order, or the error seen as on any write).
-            short = send_many(fds, data)
-            for index, sent in short:
-                direct[index].direct.transport.write(data[sent:])
-            self.native_sends += len(direct)
-            self.native_short_writes += len(short)
+        for audience in audiences:
+            self._send_native(audience)
+
+    def _send_native(self, audience: _Audience) -> None:
+        """Write the audience's bytes to its sockets in one native call, then forget them."""
+        assert send_many is not None
+        data, direct = audience.data, audience.direct
+        # No await between the checks in ``_fan_slice`` and these writes: every socket is
+        # still open and its descriptor still its own. One that took less than all gets the
+        # rest through its transport (queued in order, or the error seen as on any write).
+        short = send_many(audience.fds, data)
+        for index, sent in short:
+            direct[index].direct.transport.write(data[sent:])
+        self.native_sends += len(direct)
+        self.native_frames += len(direct) * len(audience.events)
+        self.native_short_writes += len(short)
+        audience.fds = array("i")
+        audience.direct = []
 
     def _fan_out(self, topic: Topic, text: str) -> None:
         frame = wire(text)
@@ -1101,6 +1185,7 @@ class Hub:
                 elif now - conn.last_rx >= idle:
                     conn.close_soon(protocol.CLOSE_GOING_AWAY)
             self.heap.tick(len(self.connections), self.sockets_opened, self.sockets_closed)
+            prometheus.hub_sample()
 
     async def _health_loop(self) -> None:
         """Probe the layer through this process's channel; on loss close every socket 1012."""

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 from django.conf import settings
 
+from dashboard import redis_clients
 from realtime.protocol import PresenceEntry
 
 logger = logging.getLogger(__name__)
@@ -235,16 +236,13 @@ class RedisPresence:
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None:
-            from redis import asyncio as aioredis
-
             for old in [old for old in self._clients if old.is_closed()]:
                 del self._clients[old]
             # A blocking pool: a burst of joins and leaves (hundreds of people at once)
             # waits for a connection instead of failing with MaxConnectionsError.
-            pool = aioredis.BlockingConnectionPool.from_url(
-                self.url, max_connections=50, timeout=5, socket_timeout=2, socket_connect_timeout=2
+            client = self._clients[loop] = redis_clients.async_client(
+                self.url, redis_clients.PRESENCE, max_connections=50
             )
-            client = self._clients[loop] = aioredis.Redis.from_pool(pool)  # closes it too
         return client
 
     async def _eval(self, script: str, keys: list[str], args: list[Any]) -> Any:
@@ -275,9 +273,7 @@ class RedisPresence:
     @property
     def sync_client(self) -> Any:
         if self._sync is None:
-            import redis
-
-            self._sync = redis.Redis.from_url(self.url, socket_timeout=2, socket_connect_timeout=2)
+            self._sync = redis_clients.client(self.url, redis_clients.PRESENCE)
         return self._sync
 
     def snapshot_sync(self, cohort_id: int) -> list[PresenceEntry]:

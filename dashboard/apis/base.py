@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse
@@ -49,7 +50,13 @@ class IdConverter:
 
 
 class StrictSerializer(serializers.Serializer):
-    """Refuse fields the operation does not know, so a typo is an error, not a no-op."""
+    """Refuse fields the operation does not know, so a typo is an error, not a no-op.
+
+    ``required_any_of`` names fields of which at least one must be given (the OpenAPI
+    schema says so too, as ``anyOf`` of ``required``).
+    """
+
+    required_any_of: tuple[str, ...] = ()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(self.initial_data, dict):
@@ -57,15 +64,60 @@ class StrictSerializer(serializers.Serializer):
         unknown = sorted(set(self.initial_data) - set(self.fields))
         if unknown:
             raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        if self.required_any_of and not any(name in attrs for name in self.required_any_of):
+            message = f"Give at least one of: {', '.join(self.required_any_of)}."
+            raise serializers.ValidationError({name: [message] for name in self.required_any_of})
         return attrs
 
 
-class StrictCharField(serializers.CharField):
-    """A text field that takes JSON strings only (DRF's also turns numbers into text)."""
+class StrictIntegerField(serializers.IntegerField):
+    """An integer field that takes JSON integers only: DRF's also takes ``"50"``, ``1.0``
+    and ``true``, which a client then believes the server understood as it meant."""
 
-    default_error_messages = {"not_a_string": "Must be a string."}
+    default_error_messages = {"not_an_integer": "Must be a JSON integer."}
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("not_an_integer")
+        return super().to_internal_value(data)
+
+
+# Unicode's bidirectional embedding, override and isolate controls: they make text read
+# differently from what it is ("Trojan Source"), so stored text may not carry them.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _is_invisible(char: str) -> bool:
+    # Cf: format characters (zero-width space/joiners, BOM, word joiner); Z*: separators.
+    return char.isspace() or unicodedata.category(char) in {"Cf", "Zs", "Zl", "Zp"}
+
+
+class StrictCharField(serializers.CharField):
+    """A text field that takes JSON strings only (DRF's also turns numbers into text), with
+    visible content and no bidirectional override controls."""
+
+    default_error_messages = {
+        "not_a_string": "Must be a string.",
+        "invisible": "Must contain visible text.",
+        "bidi": "Must not contain bidirectional override characters.",
+    }
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("not_a_string")
+        if not _BIDI_CONTROLS.isdisjoint(data):
+            self.fail("bidi")
+        if data and all(_is_invisible(char) for char in data):
+            self.fail("invisible")
         return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """A flag that takes JSON ``true`` / ``false`` only (DRF's also takes "yes", 1, "on"...)."""
+
+    default_error_messages = {"not_a_boolean": "Must be true or false."}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("not_a_boolean")
+        return data

@@ -81,10 +81,15 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if getattr(exc, "wait", None) is not None:
         headers["Retry-After"] = str(int(exc.wait))  # type: ignore[attr-defined]
     code = next((c for t, c in _DRF_CODES.items() if isinstance(exc, t)), None)
+    if isinstance(exc, drf.AuthenticationFailed):
+        # simplejwt's subclasses say which: token_not_valid (docs/api.md).
+        code = str(exc.default_code)
     if isinstance(exc, drf.ValidationError):
         body = error_body("invalid", "The request is not valid.", _flatten(exc.detail))
     else:
         detail = exc.detail
+        if isinstance(detail, dict) and isinstance(detail.get("detail"), str):
+            detail = detail["detail"]
         message = str(detail) if not isinstance(detail, dict | list) else "Request refused."
         body = error_body(code or str(exc.default_code), message)
     return Response(body, status=exc.status_code, headers=headers)

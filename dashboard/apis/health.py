@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 
+import redis
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
+
+from dashboard import redis_clients
 
 logger = logging.getLogger(__name__)
 
@@ -35,16 +38,9 @@ def readyz(request: HttpRequest) -> JsonResponse:
 
 
 def _redis_ok() -> bool:
-    import redis
-
+    # The process's shared pool: a probe every few seconds opens no connection of its own.
     try:
-        client = redis.Redis.from_url(
-            settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1
-        )
-        try:
-            return bool(client.ping())
-        finally:
-            client.close()
+        return bool(redis_clients.client(settings.REDIS_URL).ping())
     except redis.RedisError as exc:
         logger.warning("readyz: redis check failed: %s", exc)
         return False

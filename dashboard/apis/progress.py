@@ -5,7 +5,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from dashboard.apis.base import ApiView, StrictSerializer, errors
+from dashboard.apis.base import ApiView, StrictIntegerField, StrictSerializer, errors
 from dashboard.apis.serializers import ConflictSerializer, ProgressSerializer
 from dashboard.models import Progress
 from dashboard.services.progress import progress_payload, progress_update
@@ -13,11 +13,11 @@ from dashboard.services.progress import progress_payload, progress_update
 
 class ProgressUpdateApi(ApiView):
     class InputSerializer(StrictSerializer):
+        required_any_of = ("status", "score")
+
         status = serializers.ChoiceField(choices=Progress.Status.values, required=False)
-        score = serializers.IntegerField(
-            min_value=0, max_value=100, required=False, allow_null=True
-        )
-        version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+        score = StrictIntegerField(min_value=0, max_value=100, required=False, allow_null=True)
+        version = StrictIntegerField(min_value=1, max_value=2**31 - 1)
 
     class OutputSerializer(ProgressSerializer):
         seq = serializers.IntegerField(

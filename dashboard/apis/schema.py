@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from django.conf import settings
+from django.http import Http404
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
+from rest_framework.permissions import BasePermission
 
 
 class AutoSchema(SpectacularAutoSchema):
@@ -30,4 +33,17 @@ class AutoSchema(SpectacularAutoSchema):
         schema = super()._map_basic_serializer(serializer, direction)
         if direction == "request" and isinstance(serializer, StrictSerializer):
             schema["additionalProperties"] = False
+            if serializer.required_any_of:
+                schema["anyOf"] = [{"required": [name]} for name in serializer.required_any_of]
         return schema
+
+
+class DocsAccess(BasePermission):
+    """Let callers read the schema and Swagger UI as ``API_DOCS`` says: ``public``,
+    ``authenticated`` (a session or a token), or ``off`` (404, as if not there)."""
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        mode = settings.API_DOCS
+        if mode == "off":
+            raise Http404
+        return mode == "public" or bool(request.user and request.user.is_authenticated)

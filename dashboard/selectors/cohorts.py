@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -108,20 +109,10 @@ def cohort_snapshot(*, cohort_id: int, viewer: Viewer | None = None) -> dict[str
     (``selectors/privacy.py``); the cached bundle is the same for everyone. None gives
     everything, for callers inside the server (jobs, tests).
     """
-    bundle = cohort_snapshot_cached(cohort_id, lambda: _snapshot_bundle(cohort_id=cohort_id))
+    bundle = snapshot_bundle(cohort_id=cohort_id)
     now = timezone.now()
-    today = timezone.localdate(now)
-    learner_rows = []
-    at_risk = 0
-    for row in bundle["learners"]:
-        reasons = learner_risk(
-            cells=bundle["risk_input"].get(row["id"], {}),
-            milestones=bundle["dues"],
-            today=today,
-            now=now,
-        )
-        at_risk += bool(reasons)
-        learner_rows.append({**row, "at_risk": bool(reasons), "risk_reasons": reasons})
+    learner_rows = snapshot_learners(bundle, now=now)
+    at_risk = sum(1 for row in learner_rows if row["at_risk"])
     feed = bundle["feed"]
     learners = learner_rows
     if viewer is not None:
@@ -142,6 +133,26 @@ def cohort_snapshot(*, cohort_id: int, viewer: Viewer | None = None) -> dict[str
         "presence": presence_snapshot(cohort_id),
         "generated_at": iso_ms(now),
     }
+
+
+def snapshot_bundle(*, cohort_id: int) -> dict[str, Any]:
+    """Return the database part of the cohort's snapshot, cached per cohort version."""
+    return cohort_snapshot_cached(cohort_id, lambda: _snapshot_bundle(cohort_id=cohort_id))
+
+
+def snapshot_learners(bundle: dict[str, Any], *, now: datetime) -> list[dict[str, Any]]:
+    """Return the bundle's learner entries with ``at_risk`` and ``risk_reasons`` as of ``now``."""
+    today = timezone.localdate(now)
+    rows = []
+    for row in bundle["learners"]:
+        reasons = learner_risk(
+            cells=bundle["risk_input"].get(row["id"], {}),
+            milestones=bundle["dues"],
+            today=today,
+            now=now,
+        )
+        rows.append({**row, "at_risk": bool(reasons), "risk_reasons": reasons})
+    return rows
 
 
 def _snapshot_bundle(*, cohort_id: int) -> dict[str, Any]:

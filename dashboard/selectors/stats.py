@@ -20,6 +20,17 @@ class MilestoneDue:
     due: date
 
 
+def overdue_milestones(
+    *, cells: Mapping[str, tuple[str, object]], milestones: Sequence[MilestoneDue], today: date
+) -> list[MilestoneDue]:
+    """Return the milestones past their due date and neither submitted nor completed."""
+    return [
+        m
+        for m in milestones
+        if m.due < today and cells.get(m.slug, (Progress.Status.NOT_STARTED,))[0] not in DONE
+    ]
+
+
 def learner_risk(
     *,
     cells: Mapping[str, tuple[str, datetime]],
@@ -35,8 +46,7 @@ def learner_risk(
     """
     reasons = [
         f"{m.title} was due {m.due.isoformat()}"
-        for m in milestones
-        if m.due < today and cells.get(m.slug, ("not_started", now))[0] not in DONE
+        for m in overdue_milestones(cells=cells, milestones=milestones, today=today)
     ]
     if cells:
         last = max(updated_at for _, updated_at in cells.values())

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from dashboard import clock
+from dashboard import clock, prometheus
 from dashboard.models import Cohort, Event
 from dashboard.selectors.caching import cohort_cache_invalidate_on_commit
 from realtime.broadcasting import broadcast_on_commit
@@ -42,6 +42,7 @@ def event_append(
     actor: User | None,
     data: dict[str, Any],
     at: datetime | None = None,
+    learner_id: int | None = None,
 ) -> Event:
     """Append one event to the cohort's log and schedule its broadcast after commit.
 
@@ -50,6 +51,8 @@ def event_append(
     Callers take their other locks first and this one last, which keeps lock order fixed.
     ``at`` is the write's own timestamp from ``cohort_log_lock``, so the event and the rows
     it describes agree; without it the event is stamped here, under the lock.
+    ``learner_id`` is the learner the event is about; left out, it is ``data["learner"]``'s
+    id when the event names one (reactions pass their target event's).
     """
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
@@ -66,10 +69,20 @@ def event_append(
         kind=kind,
         actor=actor,  # type: ignore[misc]
         data=data,
+        learner_id=learner_id if learner_id is not None else _learner_of(data),
         created_at=at or clock.now(),
     )
     # Before the broadcast: a client reacting to the pushed event must already miss the
     # cohort's cached reads.
     cohort_cache_invalidate_on_commit(cohort_id)
     broadcast_on_commit(event)
+    prometheus.event_appended(kind)
     return event
+
+
+def _learner_of(data: dict[str, Any]) -> int | None:
+    """Return the id of the learner ``data`` names (``{"learner": {"id": ...}}``), if any."""
+    learner = data.get("learner")
+    if isinstance(learner, dict) and isinstance(learner.get("id"), int):
+        return int(learner["id"])
+    return None

@@ -56,6 +56,7 @@ def kudos_add(*, actor: User, cohort_id: int, seq: int) -> KudosResult:
             kind=Event.Kind.KUDOS_ADDED,
             actor=actor,
             data={"event": seq, "kudos": count},
+            learner_id=target.learner_id,
         )
     return KudosResult(event_seq=seq, kudos=count, created=True)
 
@@ -93,5 +94,6 @@ def comment_add(*, actor: User, cohort_id: int, seq: int, text: str) -> CommentD
             actor=actor,
             data=dict(data),
             at=comment.created_at,
+            learner_id=target.learner_id,
         )
     return data

@@ -9,16 +9,25 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from dashboard.settings.env import env_bool, env_int, env_list, env_str
+from dashboard import redis_clients
+from dashboard.settings.env import env_bool, env_choice, env_int, env_list, env_str
+from dashboard.settings.keys import local_key, require_strong_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
-SECRET_KEY = env_str("SECRET_KEY", "insecure-embedded-default-key-only-for-local-development")
 DEBUG = env_bool("DEBUG", True)
+# Without SECRET_KEY (``make run``): a random key made once into a git-ignored file, so
+# no two installs share one and no published key signs anything (docs/security.md).
+SECRET_KEY = env_str("SECRET_KEY", "") or local_key(
+    Path(env_str("SECRET_KEY_FILE", str(BASE_DIR / ".secret_key")))
+)
+if not DEBUG:
+    require_strong_key("SECRET_KEY", SECRET_KEY)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -33,7 +42,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_simplejwt",
+    "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "axes",
+    "csp",
     "channels",
     "dashboard",
     "realtime",
@@ -42,6 +55,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so every response (redirects included) and every log line has the id.
     "dashboard.logging.RequestIdMiddleware",
+    # Counts and times every request, static files and redirects too (GET /metrics).
+    "dashboard.prometheus.PrometheusMiddleware",
     # JSON answers gzipped (not HTML pages: they carry CSRF tokens, see compression.py).
     "dashboard.compression.JsonGzipMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -52,6 +67,12 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # After django-csp, so its response passes here first: Cache-Control and Vary of API
+    # answers, the WebSocket's connect-src (docs/security.md).
+    "dashboard.middleware.SecurityHeadersMiddleware",
+    # Last: turns a login that django-axes refused into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "dashboard.urls"
@@ -106,13 +127,13 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Threads kept for HTTP requests (dashboard/http.py); a burst beyond gets extra ones.
 HTTP_THREADS = env_int("HTTP_THREADS", 8)
 # How often the server process hands the GIL between threads, in seconds (Python's
-# default is 0.005); see dashboard/asgi.py.
+# default is 0.005); set at start-up by realtime/runtime.py.
 GIL_SWITCH_INTERVAL = float(env_str("GIL_SWITCH_INTERVAL", "0.0005"))
-# A garbage collection pass this long (ms) is logged as a warning (dashboard/gcwatch.py).
+# A garbage collection pass this long (ms) is logged as a warning (realtime/runtime.py).
 GC_PAUSE_LOG_MS = float(env_str("GC_PAUSE_LOG_MS", "50"))
 # Freeze sockets' objects step by step as they open, so full collections skip them; then
 # run the young passes once a second on the hub's loop and a full one every 5 minutes;
-# thaw, collect and refreeze once a quarter have closed (dashboard/gcwatch.HeapPolicy).
+# thaw, collect and refreeze once a quarter have closed (realtime/runtime.HeapPolicy).
 HEAP_FREEZE = env_bool("HEAP_FREEZE", True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -127,15 +148,16 @@ if REDIS_URL:
     CACHES = {
         "default": {
             # Instrumented (hits, misses, latency per key family) and degrading to misses
-            # when Redis is down; see dashboard/cache_metrics.py and docs/cache.md.
+            # when Redis is down; see dashboard/cache_metrics/ and docs/cache.md.
             "BACKEND": "dashboard.cache_metrics.InstrumentedCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "dash",
             "TIMEOUT": 300,
             "OPTIONS": {
                 "INNER_BACKEND": "django.core.cache.backends.redis.RedisCache",
-                # Short timeouts: a dead Redis must cost a request milliseconds, not seconds.
-                "INNER_OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.5},
+                # The process's one pool, with the request path's short timeouts: a dead
+                # Redis costs a request milliseconds, and a request no new connection.
+                "INNER_OPTIONS": redis_clients.cache_options(),
             },
         }
     }
@@ -146,14 +168,21 @@ if REDIS_URL:
         CHANNEL_LAYERS = {
             "default": {
                 "BACKEND": "channels_redis.core.RedisChannelLayer",
-                "CONFIG": {"hosts": [REDIS_URL], "prefix": "dash", "capacity": 10000},
+                "CONFIG": {
+                    "hosts": [redis_clients.channel_layer_host(REDIS_URL)],
+                    "prefix": "dash",
+                    "capacity": 10000,
+                },
             }
         }
     elif REALTIME_CHANNEL_LAYER == "pubsub":
         CHANNEL_LAYERS = {
             "default": {
                 "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-                "CONFIG": {"hosts": [REDIS_URL], "prefix": "dash"},
+                "CONFIG": {
+                    "hosts": [redis_clients.channel_layer_host(REDIS_URL)],
+                    "prefix": "dash",
+                },
             }
         }
     else:
@@ -192,10 +221,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Not a rule: the hook that revokes a user's API tokens when the password changes.
+    {"NAME": "dashboard.services.tokens.RevokeTokensOnPasswordChange"},
+]
+# django-axes first: a locked-out user name + address is refused before any password check.
+AUTHENTICATION_BACKENDS = [
+    "dashboard.lockout.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
+
+# How many proxies in front of the server add themselves to X-Forwarded-For: 0 when
+# served directly (the header is then the client's own word and is ignored), 1 behind
+# the compose nginx. The login throttle and the lockout key on the address this gives.
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
 
 # "off" disables write throttling (load tests); otherwise a DRF rate such as "120/min".
 WRITE_THROTTLE = env_str("WRITE_THROTTLE", "120/min").strip().lower()
@@ -203,7 +244,7 @@ WRITE_THROTTLE = env_str("WRITE_THROTTLE", "120/min").strip().lower()
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # JWT first: its WWW-Authenticate header turns "not authenticated" into a 401.
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "dashboard.apis.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -212,6 +253,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "dashboard.apis.schema.AutoSchema",
     "EXCEPTION_HANDLER": "dashboard.apis.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "NUM_PROXIES": NUM_PROXIES,
 }
 
 SIMPLE_JWT = {
@@ -219,7 +261,63 @@ SIMPLE_JWT = {
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", 7)),
     "SIGNING_KEY": env_str("JWT_SIGNING_KEY", "") or SECRET_KEY,
     "UPDATE_LAST_LOGIN": False,
+    # A refresh token works once: refreshing returns a new one and blacklists the old
+    # (token_blacklist), so a stolen one stops working at the owner's next refresh.
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    # Tokens carry a hash of the password hash: a password change refuses every token
+    # issued before it, access tokens included (dashboard/services/tokens.py).
+    "CHECK_REVOKE_TOKEN": True,
 }
+if not DEBUG:
+    require_strong_key("JWT_SIGNING_KEY", str(SIMPLE_JWT["SIGNING_KEY"]))
+
+# --------------------------------------------------------------------------------------
+# Login lockout (django-axes): by user name and address, after repeated failures
+# --------------------------------------------------------------------------------------
+
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
+# Locked for this long, or until staff unlock (admin, or ``manage.py axes_reset_username``);
+# 0: until staff unlock.
+_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
+AXES_COOLOFF_TIME = timedelta(minutes=_LOCKOUT_MINUTES) if _LOCKOUT_MINUTES > 0 else None
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The same client address as the login throttle (NUM_PROXIES), not django-ipware's guess.
+AXES_CLIENT_IP_CALLABLE = "dashboard.apis.throttling.client_ip"
+# Failures are recorded; successful logins are not (that table would grow without end).
+AXES_DISABLE_ACCESS_LOG = True
+
+# --------------------------------------------------------------------------------------
+# Content-Security-Policy (django-csp); views widen it with csp_update (docs/security.md)
+# --------------------------------------------------------------------------------------
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        # 'self' covers ws:/wss: of the page's own origin in CSP 3 browsers; the
+        # middleware adds them by name per request for the others.
+        "connect-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# --------------------------------------------------------------------------------------
+# OpenAPI schema and Swagger UI
+# --------------------------------------------------------------------------------------
+
+
+# Who may read /api/schema/ and /api/docs/: public, authenticated (any logged-in user or
+# token holder) or off (404). Production defaults to authenticated.
+API_DOCS = env_choice("API_DOCS", "public", ("public", "authenticated", "off"))
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Live cohort dashboard API",
@@ -230,9 +328,20 @@ SPECTACULAR_SETTINGS = {
     # PATCH bodies here are not partial updates: `version` is always required.
     "COMPONENT_SPLIT_PATCH": False,
     "SCHEMA_PATH_PREFIX": r"/api/",
+    # Swagger UI's files come from the app (drf-spectacular-sidecar), not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SERVE_PERMISSIONS": ["dashboard.apis.schema.DocsAccess"],
 }
 
-# Bodies larger than this are refused with 413 before any parsing.
+# GET /metrics (dashboard/prometheus.py): open with DEBUG on; otherwise for a bearer token
+# or the listed addresses/networks, and refused to everyone when neither is set.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", [])
+
+# Bodies larger than this are refused with 413 before they are read: on Content-Length,
+# or counted as a chunked body arrives (dashboard/http.py).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
 
 # --------------------------------------------------------------------------------------
@@ -329,3 +438,32 @@ LOGGING: dict[str, Any] = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --------------------------------------------------------------------------------------
+# Email: the mentors' alerts (docs/alerts.md)
+# --------------------------------------------------------------------------------------
+
+# The console backend (emails printed to the server's output) unless SMTP is configured:
+# EMAIL_URL=smtp://user:password@host:587 (STARTTLS; smtps://...:465 for TLS), or the
+# EMAIL_HOST / EMAIL_PORT / EMAIL_HOST_USER / EMAIL_HOST_PASSWORD / EMAIL_USE_TLS variables.
+_email_url = urlsplit(env_str("EMAIL_URL", ""))
+if _email_url.scheme and _email_url.scheme not in {"smtp", "smtps"}:
+    raise ImproperlyConfigured("EMAIL_URL must be smtp://... or smtps://...")
+EMAIL_HOST = _email_url.hostname or env_str("EMAIL_HOST", "")
+EMAIL_PORT = _email_url.port or env_int("EMAIL_PORT", 465 if _email_url.scheme == "smtps" else 587)
+EMAIL_HOST_USER = unquote(_email_url.username or "") or env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = unquote(_email_url.password or "") or env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_SSL = _email_url.scheme == "smtps" or env_bool("EMAIL_USE_SSL", False)
+EMAIL_USE_TLS = not EMAIL_USE_SSL and env_bool("EMAIL_USE_TLS", bool(EMAIL_HOST))
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend",
+)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Cohort dashboard <dashboard@localhost>")
+# The dashboard's public address, for the links in emails.
+SITE_URL = env_str("SITE_URL", "http://localhost:8000").rstrip("/")
+# At-risk marks older than this are not emailed (a first start does not mail the history).
+ALERT_WINDOW_HOURS = env_int("ALERT_WINDOW_HOURS", 48)

@@ -12,17 +12,24 @@ from django.core.exceptions import ImproperlyConfigured
 
 from dashboard.settings.base import *  # noqa: F403
 from dashboard.settings.base import BASE_DIR, LOGGING, SIMPLE_JWT
-from dashboard.settings.env import env_bool, env_int, env_list, env_required, env_str
+from dashboard.settings.env import env_bool, env_choice, env_int, env_list, env_required, env_str
+from dashboard.settings.keys import require_strong_key
 
 DEBUG = False
 SECRET_KEY = env_required("SECRET_KEY")
+require_strong_key("SECRET_KEY", SECRET_KEY)
 SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])  # the old keys during a rotation
 SIMPLE_JWT["SIGNING_KEY"] = env_str("JWT_SIGNING_KEY", "") or SECRET_KEY
+require_strong_key("JWT_SIGNING_KEY", str(SIMPLE_JWT["SIGNING_KEY"]))
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [])
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS is required, e.g. dashboard.example.com.")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [f"https://{h}" for h in ALLOWED_HOSTS])
+
+# The OpenAPI schema and Swagger UI: for logged-in users and token holders only, unless
+# API_DOCS says public (or off).
+API_DOCS = env_choice("API_DOCS", "authenticated", ("public", "authenticated", "off"))
 
 # --------------------------------------------------------------------------------------
 # HTTPS behind a proxy
@@ -30,8 +37,8 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [f"https://{h}" for h in
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
-# Health probes come over plain HTTP from inside the network (Docker, the PaaS router).
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# Health probes and scrapes come over plain HTTP from inside the network (Docker, the PaaS router).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)

@@ -43,32 +43,28 @@ function commentsOfFeed(feed) {
   return comments;
 }
 
-/**
- * Return the state of a REST snapshot (see api.md), copied so that it is never shared.
+/** Return the state of a REST snapshot (see api.md), copied so that it is never shared.
  *
- * A learner sees a peer's risk as `at_risk: null` (product.md, privacy by role): such a
- * row is judged here from its statuses, which every member sees, so the cohort's counts
- * stay right as events arrive, and is marked `risk_hidden` so the page never shows it.
- */
+ * Privacy by role: a learner's snapshot gives peers `at_risk: null` (not theirs to know).
+ * Such a learner stays unjudged here (`at_risk` null, never re-judged), and the cohort's
+ * at-risk count keeps the snapshot's share of them (`hiddenAtRisk`). */
 export function stateFromSnapshot(snapshot) {
   const learners = {};
   const order = [];
-  const milestones = snapshot.milestones.map((m) => ({ ...m }));
-  const judgedAt = Date.parse(snapshot.generated_at ?? "") || Date.now();
+  let visibleAtRisk = 0;
   let redacted = false;
   for (const l of snapshot.learners) {
     const hidden = l.at_risk === null;
     redacted ||= hidden;
-    const learner = {
+    visibleAtRisk += l.at_risk ? 1 : 0;
+    learners[l.id] = {
       id: l.id,
       user: l.user ?? null,
       name: l.name,
       progress: copyProgress(l.progress),
-      at_risk: Boolean(l.at_risk),
+      at_risk: hidden ? null : Boolean(l.at_risk),
       risk_reasons: [...(l.risk_reasons ?? [])],
-      risk_hidden: hidden,
     };
-    learners[l.id] = hidden ? judged(learner, milestones, judgedAt) : learner;
     order.push(l.id);
   }
   const feed = snapshot.feed.slice(0, FEED_SIZE).map((e) => ({ ...e }));
@@ -78,12 +74,12 @@ export function stateFromSnapshot(snapshot) {
   }
   return {
     cohort: { ...snapshot.cohort },
-    milestones,
-    // Peers' risk is private to this reader: learners who join live are hidden too.
-    redacted,
+    milestones: snapshot.milestones.map((m) => ({ ...m })),
     learners,
     order,
     stats: { ...snapshot.stats, by_milestone: byMilestone },
+    redacted,
+    hiddenAtRisk: redacted ? Math.max(0, (snapshot.stats.at_risk ?? 0) - visibleAtRisk) : 0,
     feed,
     comments: commentsOfFeed(feed),
     // Comment counts: a snapshot's counts cover every comment up to its seq, so later
@@ -120,8 +116,8 @@ export function learnerCompletion(learner, milestones) {
   return done / milestones.length;
 }
 
-function riskCounts(learners) {
-  let atRisk = 0;
+function riskCounts(learners, hiddenAtRisk = 0) {
+  let atRisk = hiddenAtRisk;
   let total = 0;
   for (const l of Object.values(learners)) {
     total += 1;
@@ -131,6 +127,7 @@ function riskCounts(learners) {
 }
 
 function judged(learner, milestones, now) {
+  if (learner.at_risk === null) return learner; // a peer's risk is not this viewer's to know
   const reasons = learnerRisk(learner.progress, milestones, now);
   return { ...learner, at_risk: reasons.length > 0, risk_reasons: reasons };
 }
@@ -155,7 +152,8 @@ export function refreshRisk(state, now) {
     }
   }
   if (changed.length === 0) return { state, changed };
-  return { state: { ...state, learners, stats: { ...state.stats, ...riskCounts(learners) } }, changed };
+  const counts = riskCounts(learners, state.hiddenAtRisk);
+  return { state: { ...state, learners, stats: { ...state.stats, ...counts } }, changed };
 }
 
 // --------------------------------------------------------------------------------------
@@ -227,7 +225,7 @@ function applyProgress(state, event, changes) {
       ...state.stats,
       by_milestone: byMilestone,
       completion: completionOf(byMilestone),
-      ...riskCounts(learners),
+      ...riskCounts(learners, state.hiddenAtRisk),
     },
   };
 }
@@ -242,9 +240,8 @@ function applyLearnerAdded(state, event, changes) {
       user: data.learner.user ?? null,
       name: data.learner.name,
       progress: copyProgress(data.progress),
-      at_risk: false,
+      at_risk: state.redacted ? null : false,
       risk_reasons: [],
-      risk_hidden: Boolean(state.redacted),
     },
     state.milestones,
     Date.parse(event.at),
@@ -265,7 +262,7 @@ function applyLearnerAdded(state, event, changes) {
       ...state.stats,
       by_milestone: byMilestone,
       completion: completionOf(byMilestone),
-      ...riskCounts(learners),
+      ...riskCounts(learners, state.hiddenAtRisk),
     },
   };
 }

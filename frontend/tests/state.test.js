@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
-
-import { loadFixture } from "./fixture.js";
 
 import {
   FEED_SIZE,
@@ -14,7 +13,7 @@ import {
   stateFromSnapshot,
 } from "../src/state.js";
 
-const fixture = loadFixture();
+const fixture = JSON.parse(readFileSync(new URL("./fixtures/cohort.json", import.meta.url), "utf8"));
 const { before, events, after } = fixture;
 
 /** The parts of a state a fresh snapshot must reproduce. */
@@ -220,48 +219,55 @@ test("presence keeps one entry per person and applies joins and leaves", () => {
   assert.deepEqual(applyPresence(list, [b], []).map((e) => e.user.id), [1, 2]);
 });
 
-// ---- privacy by role: a learner's view (product.md) ----------------------------------
+// --------------------------------------------------------------------------------------
+// Privacy by role: a learner's snapshot has peers with at_risk null
+// --------------------------------------------------------------------------------------
 
-/** Return a snapshot or event as a learner other than `own` gets it from the server. */
-function redactedSnapshot(snapshot, own) {
+/** Return `snapshot` as a learner (the first learner) receives it from the server. */
+function asLearner(snapshot) {
+  const [own, ...peers] = snapshot.learners;
   return {
     ...snapshot,
-    learners: snapshot.learners.map((l) =>
-      l.id === own
-        ? l
-        : {
-            ...l,
-            at_risk: null,
-            risk_reasons: [],
-            progress: Object.fromEntries(Object.entries(l.progress).map(([s, c]) => [s, { ...c, score: null }])),
-          },
-    ),
+    learners: [
+      own,
+      ...peers.map((l) => ({
+        ...l,
+        at_risk: null,
+        risk_reasons: [],
+        progress: Object.fromEntries(Object.entries(l.progress).map(([slug, c]) => [slug, { ...c, score: null }])),
+      })),
+    ],
   };
 }
 
-function redactedEvent(event, own) {
-  const d = event.data ?? {};
-  if (event.kind === "progress.updated" && d.learner?.id !== own) return { ...event, data: { ...d, score: null } };
-  return event;
-}
+test("a learner's peers stay unjudged through events and time, and the cohort count holds", () => {
+  const snapshot = asLearner(before);
+  const [own, peer] = snapshot.learners;
+  let state = stateFromSnapshot(snapshot);
+  assert.equal(state.learners[peer.id].at_risk, null);
+  assert.equal(state.stats.at_risk, before.stats.at_risk);
+  const slug = before.milestones[0].slug;
+  const event = {
+    seq: before.seq + 1,
+    kind: "progress.updated",
+    at: "2099-01-01T00:00:00.000Z", // far later: "no progress for 7 days" would hold for all
+    actor: null,
+    data: { learner: { id: peer.id, name: peer.name }, milestone: slug, status: "in_progress", previous_status: "not_started", score: null, version: 99 },
+    kudos: 0,
+    comments: 0,
+  };
+  state = applyEvent(state, event).state;
+  assert.equal(state.learners[peer.id].at_risk, null);
+  assert.deepEqual(state.learners[peer.id].risk_reasons, []);
+  state = refreshRisk(state, Date.parse("2099-06-01T00:00:00Z")).state;
+  for (const l of snapshot.learners.slice(1)) assert.equal(state.learners[l.id].at_risk, null);
+  assert.equal(state.learners[own.id].at_risk, true); // their own risk is still judged
+  const hidden = state.stats.at_risk - 1;
+  assert.equal(hidden, stateFromSnapshot(snapshot).hiddenAtRisk);
+});
 
-test("a learner's view: peers' risk is never shown, yet the cohort's counts stay right", () => {
-  const own = before.learners[0].id;
-  const hiddenEvent = { seq: after.seq + 1, kind: "hidden", at: after.generated_at, actor: null, data: {} };
-  const start = stateFromSnapshot(redactedSnapshot(before, own));
-  const peers = start.order.filter((id) => id !== own);
-  assert.ok(peers.every((id) => start.learners[id].risk_hidden));
-  assert.equal(start.learners[own].risk_hidden, false);
-  const stream = [...events.map((e) => redactedEvent(e, own)), hiddenEvent];
-  const result = applyEvents(start, stream);
-  assert.equal(result.gap, false);
-  assert.equal(result.state.seq, hiddenEvent.seq); // the placeholder advances the seq
-  const state = judgedAt(result.state, after.generated_at);
-  assert.equal(state.stats.at_risk, after.stats.at_risk);
-  assert.equal(state.stats.on_track, after.stats.on_track);
-  // Every peer, the one who joined live included, stays hidden; scores stay null.
-  for (const id of state.order.filter((i) => i !== own)) {
-    assert.equal(state.learners[id].risk_hidden, true, id);
-    for (const cell of Object.values(state.learners[id].progress)) assert.equal(cell.score, null);
-  }
+test("a mentor's snapshot judges everyone", () => {
+  const state = stateFromSnapshot(before);
+  assert.equal(state.redacted, false);
+  assert.ok(Object.values(state.learners).every((l) => typeof l.at_risk === "boolean"));
 });

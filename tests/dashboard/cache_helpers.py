@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from dashboard import redis_clients
 from tests.support import free_port
 
 
@@ -41,7 +42,7 @@ def cache_config(kind: str, *, location: str = "", prefix: str = "") -> dict[str
                 "TIMEOUT": 300,
                 "OPTIONS": {
                     "INNER_BACKEND": "django.core.cache.backends.redis.RedisCache",
-                    "INNER_OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.5},
+                    "INNER_OPTIONS": redis_clients.cache_options(),
                 },
             }
         }

@@ -43,7 +43,7 @@ def test_mentors_and_staff_get_the_current_sample_and_history(who, world, staff,
 
 def test_the_history_is_what_the_sampler_kept(world, client_for, monkeypatch):
     store = MemorySampleStore()
-    monkeypatch.setattr(cache_metrics, "_samples", store)
+    monkeypatch.setattr(cache_metrics.defaults, "_samples", store)
     marker = {"at": "2026-01-01T00:00:00.000Z", "marker": True}
     store.push(marker)
     body = client_for(world.mentor).get(URL, {"history": 600}).json()

@@ -201,13 +201,12 @@ def test_in_process_sampler_is_registered_and_stops(settings):
     """The embedded default: the server's lifespan starts and stops the sampler thread."""
     import asyncio
 
-    from dashboard import background, lifespan
+    from dashboard import background
     from dashboard.cache_metrics import latest_sample
 
-    registered = len(lifespan._startup)
-    background._register_metrics_sampler()
-    name, start, stop = lifespan._startup.pop()
-    assert name == "metrics-sampler" and len(lifespan._startup) == registered
+    settings.METRICS_SAMPLER_IN_PROCESS = True
+    (helper,) = [h for h in background.in_process_helpers() if h.name == "metrics-sampler"]
+    start, stop = helper.start, helper.stop
     asyncio.run(start())
     try:
         deadline = time.monotonic() + 5

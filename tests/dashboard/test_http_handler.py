@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 import threading
 from typing import Any
 
@@ -179,10 +178,3 @@ def test_closing_request_threads_closes_their_connections_and_stops_them():
     assert threads._idle == []
     with pytest.raises(RuntimeError):
         executor.submit(print)
-
-
-def test_the_server_process_hands_the_gil_over_at_the_configured_interval(settings):
-    import dashboard.asgi  # noqa: F401  (sets it on import)
-
-    assert sys.getswitchinterval() == pytest.approx(settings.GIL_SWITCH_INTERVAL)
-    assert settings.GIL_SWITCH_INTERVAL < 0.005  # below Python's default, on purpose

@@ -14,8 +14,8 @@ from dashboard.selectors.privacy import (
     viewer_for,
 )
 from dashboard.services.progress import progress_update
-from dashboard.services.reports import at_risk_update, daily_digest_append
 from dashboard.services.reactions import comment_add
+from dashboard.services.reports import at_risk_update, daily_digest_append
 
 pytestmark = pytest.mark.django_db
 
@@ -128,7 +128,9 @@ def test_the_cached_snapshot_is_shared_and_redacted_per_caller(scored, client_fo
     first = snapshot_as(client_for, scored.mentor, scored)
     second = snapshot_as(client_for, scored.learners[0].user, scored)
     third = snapshot_as(client_for, scored.mentor, scored)
-    assert next(r for r in first["learners"] if r["id"] == peer)["progress"]["python"]["score"] == 70
+    assert (
+        next(r for r in first["learners"] if r["id"] == peer)["progress"]["python"]["score"] == 70
+    )
     assert next(r for r in second["learners"] if r["id"] == peer)["at_risk"] is None
     assert third == {**first, "generated_at": third["generated_at"], "presence": third["presence"]}
 

@@ -25,6 +25,8 @@ def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
         "ALLOWED_HOSTS": "dash.example.com,127.0.0.1",
         "SQLITE_PATH": str(tmp_path / "db.sqlite3"),
         "STATIC_ROOT": str(tmp_path / "static"),
+        # The processes of one test share their metrics files, and no other test sees them.
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"),
     }
     env.update(overrides)
     return {key: value for key, value in env.items() if value is not None}

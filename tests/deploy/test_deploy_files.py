@@ -180,7 +180,7 @@ def test_nginx_proxies_websockets_with_the_upgrade_headers_and_no_stickiness():
         "proxy_pass http://web;",
         "proxy_set_header Upgrade $http_upgrade;",
         "proxy_set_header Connection $connection_upgrade;",
-        "proxy_set_header Host $host;",
+        "proxy_set_header Host $http_host;",
         "proxy_set_header X-Forwarded-Proto $forwarded_proto;",
         "proxy_set_header X-Request-ID $request_id;",
     ):

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from dashboard import background, clock, jobs, lifespan, tasks
+from dashboard import background, clock, jobs, tasks
 from dashboard.celery import app as celery_app
 from dashboard.celery import beat_schedule
 from dashboard.models import Event, Progress
@@ -274,6 +274,7 @@ def test_beat_schedules_every_job_on_a_registered_task(settings):
         "dashboard.presence_sweep",
         "dashboard.at_risk_recompute",
         "dashboard.daily_digest",
+        "dashboard.alert_emails",
     }
     assert schedule["at-risk-recompute"]["schedule"] == 15.0
     assert schedule["presence-sweep"]["schedule"] == 15.0
@@ -301,7 +302,12 @@ def test_one_failing_job_does_not_stop_the_others(world, monkeypatch):
 
     monkeypatch.setitem(jobs.JOBS, "presence_sweep", broken)
     results = jobs.run_jobs_once()
-    assert results == {"presence_sweep": None, "at_risk_recompute": 3, "daily_digest": 1}
+    assert results == {
+        "presence_sweep": None,
+        "at_risk_recompute": 3,
+        "daily_digest": 1,
+        "alert_emails": 0,  # the mentor has no email address
+    }
 
 
 @pytest.mark.django_db(transaction=True)
@@ -324,20 +330,15 @@ def test_in_process_loop_runs_the_jobs_on_an_interval_until_stopped():
     assert [kind for kind, _ in kinds(world.cohort, AT_RISK, DIGEST)].count(DIGEST) == 1
 
 
-def test_the_embedded_default_registers_the_in_process_jobs(settings, monkeypatch):
+def test_the_embedded_default_registers_the_in_process_jobs(settings):
     settings.PERIODIC_JOBS = "inprocess"
     settings.SIMULATE = False
-    monkeypatch.setattr(background, "_registered", False)
-    monkeypatch.setattr(lifespan, "_startup", [])
-    background.register_default_helpers()
-    assert [name for name, _, _ in lifespan._startup].count("periodic-jobs") == 1
+    names = [helper.name for helper in background.in_process_helpers()]
+    assert names.count("periodic-jobs") == 1
 
 
 @pytest.mark.parametrize("mode", ["celery", "off"])
-def test_no_in_process_jobs_when_celery_runs_them(settings, monkeypatch, mode):
+def test_no_in_process_jobs_when_celery_runs_them(settings, mode):
     settings.PERIODIC_JOBS = mode
     settings.SIMULATE = False
-    monkeypatch.setattr(background, "_registered", False)
-    monkeypatch.setattr(lifespan, "_startup", [])
-    background.register_default_helpers()
-    assert "periodic-jobs" not in [name for name, _, _ in lifespan._startup]
+    assert "periodic-jobs" not in [helper.name for helper in background.in_process_helpers()]

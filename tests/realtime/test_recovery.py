@@ -113,15 +113,15 @@ async def test_events_committed_while_the_replay_is_read_arrive_once_in_order(so
     real_read = hub_module._read_replay
     calls = []
 
-    def racing_read(cohort_id, since, limit):
+    def racing_read(cohort_id, since, limit, *viewer):
         if not calls:
             calls.append(1)
             comment(world, "during 1")  # seq 6: in the replay and live
             comment(world, "during 2")  # seq 7
-            result = real_read(cohort_id, since, limit)
+            result = real_read(cohort_id, since, limit, *viewer)
             comment(world, "after read")  # seq 8: after the read, live only
             return result
-        return real_read(cohort_id, since, limit)
+        return real_read(cohort_id, since, limit, *viewer)
 
     monkeypatch.setattr(hub_module, "_read_replay", racing_read)
     sock = await sockets.open(world.mentor)

@@ -2,7 +2,9 @@
 
 Take the REST snapshot, subscribe with ``since = snapshot.seq``, run random writes, apply
 the events the socket delivers with a small reference ``apply_event`` and compare with a
-fresh snapshot.
+fresh snapshot. It holds per role: a learner applying the events they receive (peers'
+scores null, peers' risk events hidden) to their redacted snapshot gets their fresh
+redacted snapshot.
 """
 
 from __future__ import annotations
@@ -19,9 +21,11 @@ from hypothesis import strategies as st
 from dashboard.errors import DomainError
 from dashboard.models import Progress
 from dashboard.selectors.cohorts import FEED_SIZE, cohort_snapshot
+from dashboard.selectors.privacy import viewer_for
 from dashboard.services.cohorts import cohort_update, learner_add
 from dashboard.services.progress import progress_update
 from dashboard.services.reactions import comment_add, kudos_add
+from dashboard.services.reports import at_risk_update
 from realtime.hub import stop_hub
 from tests.factories import make_user
 from tests.realtime.conftest import open_socket
@@ -44,6 +48,7 @@ op = st.one_of(
     st.tuples(st.just("comment"), st.integers(0, 50), st.text(min_size=1, max_size=20)),
     st.tuples(st.just("learner")),
     st.tuples(st.just("rename"), st.text(min_size=1, max_size=30)),
+    st.tuples(st.just("risk")),
 )
 
 
@@ -141,17 +146,22 @@ def run_op(world, operation) -> None:
             )
         elif kind == "rename":
             cohort_update(actor=world.mentor, cohort=cohort, name=operation[1])
+        elif kind == "risk":
+            at_risk_update(cohort_id=cohort.pk)
     except DomainError:
         pass
 
 
-async def scenario(world, operations, split: int) -> None:
+async def scenario(world, operations, split: int, user=None) -> None:
     """Writes ``operations[:split]`` while the client is away (they come back as the
-    replay), then subscribe with the snapshot's seq, then the rest live."""
+    replay), then subscribe with the snapshot's seq, then the rest live; as ``user``
+    (default the mentor), with the snapshots that user gets."""
     cohort_id = world.cohort.pk
-    sock = await open_socket(world.mentor)
+    user = user or world.mentor
+    viewer = await database_sync_to_async(viewer_for)(user=user, cohort_id=cohort_id)
+    sock = await open_socket(user)
     try:
-        before = await database_sync_to_async(cohort_snapshot)(cohort_id=cohort_id)
+        before = await database_sync_to_async(cohort_snapshot)(cohort_id=cohort_id, viewer=viewer)
         for operation in operations[:split]:
             await database_sync_to_async(run_op)(world, operation)
         await sock.send(
@@ -161,7 +171,7 @@ async def scenario(world, operations, split: int) -> None:
         assert subscribed["recovered"] is True
         for operation in operations[split:]:
             await database_sync_to_async(run_op)(world, operation)
-        after = await database_sync_to_async(cohort_snapshot)(cohort_id=cohort_id)
+        after = await database_sync_to_async(cohort_snapshot)(cohort_id=cohort_id, viewer=viewer)
         state = copy.deepcopy(before)
         while state["seq"] < after["seq"]:
             frame = await sock.recv()
@@ -185,6 +195,29 @@ async def scenario(world, operations, split: int) -> None:
 @given(operations=st.lists(op, min_size=1, max_size=8), split=st.integers(0, 8))
 def test_snapshot_plus_events_equals_a_fresh_snapshot(world, operations, split):
     asyncio.run(scenario(world, operations, split))
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(operations=st.lists(op, min_size=1, max_size=8), split=st.integers(0, 8))
+def test_snapshot_plus_events_equals_a_fresh_snapshot_for_a_learner(world, operations, split):
+    asyncio.run(scenario(world, operations, split, user=world.learner.user))
+
+
+def test_a_learner_replaying_peers_scores_and_risk_matches_their_fresh_snapshot(world):
+    """The per-role property on a fixed sequence that has everything private in it."""
+    operations = [
+        ("progress", 1, "python", "completed", 70),
+        ("risk",),
+        ("progress", 0, "python", "completed", 90),
+        ("kudos", 3),
+        ("progress", 2, "django", "completed", 60),
+        ("risk",),
+    ]
+    asyncio.run(scenario(world, operations, split=3, user=world.learner.user))
 
 
 def test_reactions_to_an_event_replayed_with_them_are_counted_once(world):

@@ -118,8 +118,8 @@ export class MatrixView {
     if (online) {
       parts.push(h("span", { class: "online", title: "Viewing now" }, "●", h("span", { class: "sr-only" }, " online now")));
     }
-    // A peer's risk is private to a learner (risk_hidden): their cell shows status only.
-    const atRisk = learner.at_risk && !learner.risk_hidden;
+    // A peer's risk is private to a learner (at_risk null): their row shows status only.
+    const atRisk = learner.at_risk === true;
     if (atRisk) {
       const tipId = `risk-tip-${learner.id}`;
       parts.push(

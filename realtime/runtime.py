@@ -1,23 +1,78 @@
-"""Log the garbage collector's long pauses: they stop every socket of the process at once.
+"""The server process's runtime tuning, in one place and installed by one call.
 
-A full collection walks every tracked object, and a server holding thousands of sockets
-holds millions of them: measured here, 100-190 ms per full pass at 1,000 sockets
-(docs/performance.md). ``install()`` adds a ``gc.callbacks`` hook that logs a warning
-for each pass longer than ``GC_PAUSE_LOG_MS``, so a latency spike can be told apart from
-a slow query or a slow client. ``HeapPolicy``, ticked by the hub's sweep, keeps the
-sockets' objects out of full passes (``gc.freeze()``).
+A server holding thousands of sockets holds millions of tracked objects, and the
+interpreter's defaults were not made for that. What is tuned, and how to turn it off
+(figures: docs/performance.md):
+
+- **The start-up freeze**: what exists once the server has started (Django, the apps,
+  the URL conf) lives as long as the process; ``gc.freeze()`` keeps it out of every full
+  collection, which otherwise walks it all (100-190 ms per pass under load).
+- **The heap policy** (``HeapPolicy``, ticked by the hub's sweep): sockets' objects
+  frozen step by step as they open, the young passes run on a schedule, thaw and
+  refreeze on churn. ``HEAP_FREEZE=0`` turns it off.
+- **The switch interval**: the event loop holds the GIL through a fan-out's sends; a
+  request thread that released it for a query waits up to one switch interval to get it
+  back, at every query. ``GIL_SWITCH_INTERVAL`` (0.5 ms instead of Python's 5 ms) took
+  the REST write p99 under fan-out from 311 to 33-102 ms; set it to 0.005 to turn it off.
+- **The pause log**: a collection longer than ``GC_PAUSE_LOG_MS`` is logged as a
+  warning, so a latency spike can be told apart from a slow query or a slow client. It
+  only observes, so it is on everywhere.
+
+The tuning relies on CPython's generational collector as it is in 3.11-3.13 (where it
+was measured); 3.14's incremental collector changes what a young or full pass is. On
+any other interpreter ``install()`` leaves the first three off and logs one line.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
+import platform
+import sys
 import time
 from typing import Any
 
 logger = logging.getLogger(__name__)
 
+#: The CPython releases (first and last, major.minor) the tuning was measured on.
+MEASURED = ((3, 11), (3, 13))
+
 _state: dict[str, float] = {"started": 0.0, "started_cpu": 0.0, "threshold": 0.05}
+
+
+def unsupported_reason() -> str | None:
+    """Return why this interpreter gets no tuning, or None when it was measured on."""
+    if platform.python_implementation() != "CPython":
+        return f"{platform.python_implementation()} is not CPython"
+    version = sys.version_info[:2]
+    first, last = MEASURED
+    if not first <= version <= last:
+        return (
+            f"Python {version[0]}.{version[1]}'s collector was not measured "
+            f"(measured on {first[0]}.{first[1]}-{last[0]}.{last[1]})"
+        )
+    if not getattr(sys, "_is_gil_enabled", lambda: True)():
+        return "the GIL is off (free-threaded build)"
+    return None
+
+
+def install(*, switch_interval: float, pause_log_ms: float) -> bool:
+    """Tune this process for many sockets (call once, when the server has started);
+    return whether the tuning is on (the pause log always is)."""
+    install_pause_log(pause_log_ms)
+    reason = unsupported_reason()
+    if reason is not None:
+        logger.warning("runtime tuning off: %s", reason)
+        return False
+    sys.setswitchinterval(switch_interval)
+    gc.collect()
+    gc.freeze()
+    return True
+
+
+# --------------------------------------------------------------------------------------
+# The pause log
+# --------------------------------------------------------------------------------------
 
 
 def _on_gc(phase: str, info: dict[str, Any]) -> None:
@@ -45,17 +100,21 @@ def _on_gc(phase: str, info: dict[str, Any]) -> None:
         )
 
 
-def install(threshold_ms: float) -> None:
+def install_pause_log(threshold_ms: float) -> None:
     """Log collections that take ``threshold_ms`` or more (idempotent)."""
     _state["threshold"] = threshold_ms / 1000
     if _on_gc not in gc.callbacks:
         gc.callbacks.append(_on_gc)
 
 
-def uninstall() -> None:
+def uninstall_pause_log() -> None:
     if _on_gc in gc.callbacks:
         gc.callbacks.remove(_on_gc)
 
+
+# --------------------------------------------------------------------------------------
+# The heap policy
+# --------------------------------------------------------------------------------------
 
 # A generation-2 threshold the collector never reaches: full passes are the policy's.
 _NEVER = 1_000_000_000
@@ -137,9 +196,13 @@ class HeapPolicy:
         self.deferred = 0  # ticks the due thaw has waited for a burst of closes to end
         self.closed_last_tick = 0
         self._old_threshold = gc.get_threshold()[2]
+        # On an interpreter it was not measured on, the collector keeps its own schedule.
+        self.enabled = unsupported_reason() is None
 
     def tick(self, sockets: int, opened: int, closed: int) -> None:
         """Take the sockets open now and those opened and closed so far; freeze or thaw."""
+        if not self.enabled:
+            return
         closed_now, self.closed_last_tick = closed - self.closed_last_tick, closed
         if self.closed_at_freeze is not None:
             left = closed - self.closed_at_freeze

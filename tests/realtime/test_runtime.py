@@ -1,13 +1,18 @@
-"""The heap policy of a server holding many sockets (dashboard/gcwatch.py)."""
+"""The runtime tuning of a server holding many sockets (realtime/runtime.py): the heap
+policy, the pause log, the one call that installs them and its interpreter guard."""
 
 from __future__ import annotations
 
 import gc
 import itertools
+import logging
+import sys
+import time
 
 import pytest
 
-from dashboard.gcwatch import HeapPolicy
+from realtime import runtime
+from realtime.runtime import HeapPolicy
 
 
 @pytest.fixture
@@ -213,3 +218,83 @@ def test_renewed_objects_pile_up_in_the_young_generations_until_a_tick():
         policy.close()
     assert gc.get_threshold() == before
     del held
+
+
+# --------------------------------------------------------------------------------------
+# The one call, and its interpreter guard
+# --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def restored_switch_interval():
+    before = sys.getswitchinterval()
+    yield
+    sys.setswitchinterval(before)
+    runtime.uninstall_pause_log()
+
+
+def test_install_tunes_a_measured_interpreter(restored_switch_interval, calls):
+    assert runtime.unsupported_reason() is None  # the interpreter of this suite
+    assert runtime.install(switch_interval=0.0005, pause_log_ms=50) is True
+    assert sys.getswitchinterval() == pytest.approx(0.0005)
+    assert calls == ["collect2", "freeze"]  # the start-up heap out of full passes
+    assert runtime._on_gc in gc.callbacks
+
+
+def test_an_unmeasured_interpreter_gets_no_tuning_and_one_log_line(
+    restored_switch_interval, calls, monkeypatch, caplog
+):
+    monkeypatch.setattr(runtime, "MEASURED", ((3, 0), (3, 1)))
+    major, minor = sys.version_info[:2]
+    before = sys.getswitchinterval()
+    with caplog.at_level(logging.INFO, logger="realtime.runtime"):
+        assert runtime.install(switch_interval=0.0005, pause_log_ms=50) is False
+    assert [r.getMessage() for r in caplog.records] == [
+        f"runtime tuning off: Python {major}.{minor}'s collector was not measured"
+        " (measured on 3.0-3.1)"
+    ]
+    assert sys.getswitchinterval() == before
+    assert calls == []  # no freeze
+    assert runtime._on_gc in gc.callbacks  # the pause log only observes: still on
+    policy = HeapPolicy(min_step=1, floor=1)
+    policy.tick(sockets=500, opened=500, closed=0)
+    assert calls == [] and policy.freezes == 0  # the collector keeps its own schedule
+
+
+@pytest.mark.parametrize("threshold_ms, logged", [(0, True), (10_000, False)])
+def test_a_collection_is_logged_as_a_warning_only_past_the_threshold(caplog, threshold_ms, logged):
+    from realtime import runtime
+
+    runtime.install_pause_log(threshold_ms)
+    try:
+        with caplog.at_level(logging.WARNING, logger="realtime.runtime"):
+            gc.collect()
+    finally:
+        runtime.uninstall_pause_log()
+    records = [r for r in caplog.records if r.name == "realtime.runtime"]
+    assert len(records) == (1 if logged else 0)
+    if logged:
+        assert "garbage collection paused the process" in records[0].getMessage()
+        assert records[0].gc_generation == 2  # type: ignore[attr-defined]
+
+
+def test_a_collection_that_waited_in_a_finalizer_says_how_little_of_it_was_collecting(caplog):
+    from realtime import runtime
+
+    class Sleeper:
+        def __del__(self) -> None:
+            time.sleep(0.08)  # off the CPU, as a finalizer that handed the GIL away
+
+    cycle = Sleeper()
+    cycle.self = cycle  # type: ignore[attr-defined]
+    del cycle
+    runtime.install_pause_log(50)
+    try:
+        with caplog.at_level(logging.WARNING, logger="realtime.runtime"):
+            gc.collect(0)  # the young cycle only: the test process's own heap is large
+    finally:
+        runtime.uninstall_pause_log()
+    (record,) = [r for r in caplog.records if r.name == "realtime.runtime"]
+    assert record.gc_pause_ms >= 80  # type: ignore[attr-defined]
+    assert record.gc_cpu_ms < record.gc_pause_ms / 2  # type: ignore[attr-defined]
+    assert "of it collecting" in record.getMessage()
