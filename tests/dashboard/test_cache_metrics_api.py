@@ -54,7 +54,7 @@ def test_the_history_is_what_the_sampler_kept(world, client_for, monkeypatch):
 
 def test_the_history_is_downsampled_on_request_keeping_the_newest(world, client_for, monkeypatch):
     store = MemorySampleStore()
-    monkeypatch.setattr(cache_metrics, "_samples", store)
+    monkeypatch.setattr(cache_metrics.defaults, "_samples", store)
     for second in range(25):
         store.push({"at": f"2026-01-01T00:00:{second:02d}.000Z", "n": second})
     body = client_for(world.mentor).get(URL, {"history": 600, "every": 10}).json()
