@@ -604,8 +604,10 @@ def test_zz_outage_longer_than_replay_reloads_the_snapshot(person, dashboard_ser
     assert behind >= 1010
     label = {"in_progress": "◐ WIP", "submitted": "▲ Sub"}[written["status"]]
     expect(cell(mentor.page, written["learner"], written["slug"])).to_have_text(label)
+    # A function, not a string: the page's CSP forbids eval.
     mentor.page.wait_for_function(
-        f"Number(document.querySelector('#seq').textContent.split(' ')[1]) >= {before + 1010}"
+        "(n) => Number(document.querySelector('#seq').textContent.split(' ')[1]) >= n",
+        arg=before + 1010,
     )
     allowed = ("WebSocket connection", "ERR_CONNECTION_REFUSED", "Failed to load resource")
     assert unexpected(mentor.errors, *allowed) == []
