@@ -8,7 +8,7 @@ import { ms } from "./format.js";
 import { LatencyWindow } from "./latency.js";
 import { utcDate } from "./risk.js";
 import { LiveSocket, socketUrl } from "./socket.js";
-import { noChanges, refreshRisk } from "./state.js";
+import { mergeChanges, noChanges, refreshRisk } from "./state.js";
 import { badgeOf, initialSync, isLive, reduce } from "./sync.js";
 import { watchSession } from "./session.js";
 import { createWrites } from "./writes.js";
@@ -117,10 +117,7 @@ function renderStatsViews(withTimeline) {
 // Changes are merged and drawn once per frame; a timer backs up requestAnimationFrame,
 // which a hidden tab does not run.
 function scheduleRender(changes, liveEvents) {
-  const q = app.queued.changes;
-  for (const key of ["cells", "learners", "added", "feed", "counts"]) q[key].push(...changes[key]);
-  q.cohort ||= changes.cohort;
-  q.stats ||= changes.stats;
+  mergeChanges(app.queued.changes, changes);
   app.queued.live.push(...liveEvents);
   if (app.pendingRender) return;
   const flush = () => {

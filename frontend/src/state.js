@@ -173,7 +173,8 @@ export function noChanges() {
   };
 }
 
-function mergeChanges(into, more) {
+/** Add the changes `more` to `into` (returned): the page merges a frame's worth of them. */
+export function mergeChanges(into, more) {
   into.cells.push(...more.cells);
   into.learners.push(...more.learners);
   into.added.push(...more.added);
