@@ -7,6 +7,9 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 SIMULATE ?= 1
 STAMP := $(VENV)/.installed
+# axe-core for the browser tests' accessibility check: pinned, in the git-ignored node_modules.
+AXE_VERSION := 4.14.1
+AXE := node_modules/axe-core/axe.min.js
 
 .DEFAULT_GOAL := help
 .PHONY: help install run serve migrate seed test test-py test-js test-e2e screenshots chaos lint types format bench image clean graphql-schema
@@ -44,10 +47,13 @@ test-py: install ## Run the Python test suite
 test-js: ## Run the frontend's pure modules under node --test (no npm packages)
 	node --test frontend/tests/
 
-test-e2e: install ## Run the real-browser tests (Playwright + Debian chromium) in their own pytest run
+$(AXE):
+	npm install --no-save --no-package-lock axe-core@$(AXE_VERSION)
+
+test-e2e: install $(AXE) ## Run the real-browser tests (Playwright + Debian chromium, axe-core) in their own pytest run
 	$(BIN)/pytest -q -m e2e tests/e2e
 
-screenshots: install ## Refresh docs/screenshots/ from the real page (Playwright + chromium)
+screenshots: install $(AXE) ## Refresh docs/screenshots/ from the real page (Playwright + chromium)
 	UPDATE_SCREENSHOTS=1 $(BIN)/pytest -q -m e2e tests/e2e -k "screenshots or zz_server_restart"
 
 chaos: install ## The full fault-injection suite (200 clients, 1,000 writes, 10,000 hostile frames)
@@ -74,4 +80,4 @@ graphql-schema: install ## Write the GraphQL schema to schema.graphql (a test fa
 	$(BIN)/python manage.py graphql_schema
 
 clean: ## Remove the virtualenv, the SQLite database and collected static files
-	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-* staticfiles node_modules

@@ -1,4 +1,5 @@
-"""Cache metrics over REST: the latest sample and the last ten minutes of them."""
+"""Cache metrics over REST: the latest sample and the last ten minutes of them (downsampled
+on request: the page asks for one sample in ten)."""
 
 from __future__ import annotations
 
@@ -108,6 +109,12 @@ class CacheMetricsApi(ApiView):
             default=600,
             help_text=f"Seconds of history (0-{HISTORY_SECONDS}).",
         )
+        every = serializers.IntegerField(
+            min_value=1,
+            max_value=HISTORY_SECONDS,
+            default=1,
+            help_text="Keep one sample in this many, counted from the newest (the page asks 10).",
+        )
 
     class OutputSerializer(serializers.Serializer):
         current = CacheSampleSerializer()
@@ -121,4 +128,8 @@ class CacheMetricsApi(ApiView):
     def get(self, request: Request) -> Response:
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        return Response(cache_metrics_overview(history=params.validated_data["history"]))
+        return Response(
+            cache_metrics_overview(
+                history=params.validated_data["history"], every=params.validated_data["every"]
+            )
+        )

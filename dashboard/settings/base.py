@@ -57,6 +57,8 @@ MIDDLEWARE = [
     "dashboard.logging.RequestIdMiddleware",
     # Counts and times every request, static files and redirects too (GET /metrics).
     "dashboard.prometheus.PrometheusMiddleware",
+    # JSON answers gzipped (not HTML pages: they carry CSRF tokens, see compression.py).
+    "dashboard.compression.JsonGzipMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -22,6 +22,25 @@ export function csrfToken() {
   return cookieValue(document.cookie, "csrftoken");
 }
 
+/**
+ * Return a refusal or a failure as a sentence a person can act on (never "Failed to
+ * fetch"): the server's own message when it gave one, else what happened.
+ */
+export function errorSentence(error) {
+  if (error instanceof ApiError) {
+    if (error.status === 401) return "Your session has ended: sign in again.";
+    const message = error.body?.error?.message;
+    if (message) return /[.!?]$/.test(message.trim()) ? message.trim() : `${message.trim()}.`;
+    if (error.status === 403) return "You are not allowed to do that.";
+    if (error.status === 404) return "It no longer exists.";
+    if (error.status === 429) return "Too many changes at once: wait a moment and try again.";
+    if (error.status >= 500) return "The server had a problem: try again in a moment.";
+    return `The server refused it (HTTP ${error.status}).`;
+  }
+  // fetch rejects with a TypeError when the network or the server is gone.
+  return "The server could not be reached: check the connection; the page reconnects by itself.";
+}
+
 async function request(method, path, body) {
   const headers = { Accept: "application/json" };
   if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
@@ -35,10 +54,6 @@ async function request(method, path, body) {
   let data = null;
   const type = response.headers.get("Content-Type") ?? "";
   if (type.includes("application/json")) data = await response.json();
-  if (response.status === 401) {
-    // The session ended: back to the login page, then here again.
-    window.location.assign(`/login/?next=${encodeURIComponent(window.location.pathname + window.location.hash)}`);
-  }
   if (!response.ok) throw new ApiError(response.status, data);
   return data;
 }
@@ -58,5 +73,6 @@ export const api = {
   kudos: (cohortId, seq) => request("POST", `/api/cohorts/${cohortId}/events/${seq}/kudos/`),
   comment: (cohortId, seq, text) =>
     request("POST", `/api/cohorts/${cohortId}/events/${seq}/comments/`, { text }),
-  cacheMetrics: () => request("GET", "/api/metrics/cache/"),
+  cacheMetrics: ({ history = 600, every = 10 } = {}) =>
+    request("GET", `/api/metrics/cache/?history=${history}&every=${every}`),
 };

@@ -1,5 +1,5 @@
-// What the connection badge says, from the socket's state and the subscription's phase.
-// Pure, so the rule "stale data is never shown as live" is tested without a browser.
+// What the connection badge and the caught-up notice say (the badge's state itself is
+// sync.js's badgeOf). Pure: tested without a browser.
 
 export const LABEL = {
   connecting: "Connecting…",
@@ -7,20 +7,9 @@ export const LABEL = {
   reconnecting: "Reconnecting…",
   "catching-up": "Catching up…",
   stale: "Stale",
+  offline: "Offline",
+  ended: "Session ended",
 };
-
-/**
- * Return one of connecting | live | reconnecting | catching-up | stale.
- *
- * socket: "connecting" | "open" | "stale" | "down"; phase: "subscribing" | "catching-up" |
- * "reloading" | "live"; everConnected: whether the page has been live before.
- */
-export function connectionState({ socket, phase, everConnected }) {
-  if (socket === "down" || socket === "connecting") return everConnected ? "reconnecting" : "connecting";
-  if (socket === "stale") return "stale";
-  if (phase === "live") return "live";
-  return everConnected ? "catching-up" : "connecting";
-}
 
 /** Return the notice shown once a reconnect has caught up. */
 export function caughtUpMessage({ events, offlineMs, reloaded = false }) {

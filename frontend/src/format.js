@@ -40,16 +40,49 @@ export function percent(ratio) {
   return `${Math.round((ratio ?? 0) * 1000) / 10}%`;
 }
 
-let timeFormat = null;
+// One cached formatter per shape: building an Intl formatter per call is slow.
+const formatters = new Map();
+function formatter(key, options) {
+  let f = formatters.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat(undefined, options);
+    formatters.set(key, f);
+  }
+  return f;
+}
 
-/** Return "HH:MM:SS" (local time) of an ISO time, or "—". */
-export function clockTime(iso) {
-  if (!iso) return "—";
+function parsed(iso) {
+  if (!iso) return null;
   const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return "—";
-  // One formatter for all: building an Intl formatter per call is slow.
-  timeFormat ??= new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
-  return timeFormat.format(date);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+/**
+ * Return the local time of an ISO instant in the reader's locale ("14:05:09", or
+ * "2:05:09 PM"), with the zone ("14:05:09 CET") when `zone`; "—" when there is none.
+ */
+export function clockTime(iso, { zone = false } = {}) {
+  const date = parsed(iso);
+  if (!date) return "—";
+  const options = { hour: "2-digit", minute: "2-digit", second: "2-digit" };
+  return zone
+    ? formatter("clock-zone", { ...options, timeZoneName: "short" }).format(date)
+    : formatter("clock", options).format(date);
+}
+
+/** Return the full local date and time of an ISO instant, zone included (for titles). */
+export function fullTime(iso) {
+  const date = parsed(iso);
+  if (!date) return "—";
+  return formatter("full", { dateStyle: "medium", timeStyle: "long" }).format(date);
+}
+
+/** Return a calendar date ("2026-12-01", a due date) in the reader's locale: "1 Dec 2026". */
+export function dayDate(isoDate) {
+  const date = parsed(`${isoDate}T00:00:00Z`);
+  if (!date) return String(isoDate ?? "—");
+  // A due date is a day, not an instant: shown as that day wherever the reader is.
+  return formatter("day", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" }).format(date);
 }
 
 /** Return "12 s ago", "5 min ago", "3 h ago" or "2 d ago". */
@@ -81,8 +114,29 @@ export function ms(value) {
   return value < 10 ? `${value.toFixed(2)} ms` : `${Math.round(value)} ms`;
 }
 
-/** Return the feed line of an event: what happened, in words (data stays text). */
-export function eventSummary(event, titles = {}) {
+function possessive(name) {
+  return name.endsWith("s") ? `${name}'` : `${name}'s`;
+}
+
+/**
+ * Return what an event is about, for the reactions to it: {who, what} (a learner and a
+ * milestone or deed), or null when the event is not known here.
+ */
+function subjectOf(target, titles) {
+  if (!target) return null;
+  const d = target.data ?? {};
+  if (target.kind === "progress.updated" && d.learner?.name) {
+    return { who: d.learner.name, what: titles[d.milestone] ?? d.milestone };
+  }
+  if (target.kind === "learner.added" && d.learner?.name) return { who: d.learner.name, what: "joining" };
+  return { who: null, what: eventSummary(target, titles) };
+}
+
+/**
+ * Return the feed line of an event: what happened, in words (data stays text).
+ * `find(seq)` returns another event of the feed, so a reaction says what it was about.
+ */
+export function eventSummary(event, titles = {}, find = () => null) {
   const learnerName = (l) => l?.name ?? "someone";
   const actor = event.actor?.name ?? "System";
   const d = event.data ?? {};
@@ -91,12 +145,22 @@ export function eventSummary(event, titles = {}) {
       const to = STATUS_LABEL[d.status] ?? d.status;
       const score = d.status === "completed" && d.score != null ? ` (${d.score})` : "";
       const milestone = titles[d.milestone] ?? d.milestone;
-      return `${actor} moved ${learnerName(d.learner)} · ${milestone} to ${to}${score}`;
+      const whose = event.actor?.name && event.actor.name === d.learner?.name ? "their" : possessive(learnerName(d.learner));
+      return `${actor} moved ${whose} ${milestone} to ${to}${score}`;
     }
-    case "kudos.added":
-      return `${actor} gave kudos to event #${d.event}`;
-    case "comment.added":
-      return `${actor} commented on #${d.event}: ${d.text ?? ""}`;
+    case "kudos.added": {
+      const subject = subjectOf(find(d.event), titles);
+      if (!subject) return `${actor} gave kudos to an earlier event`;
+      if (subject.who) return `${actor} gave kudos to ${subject.who} for ${subject.what}`;
+      return `${actor} gave kudos for “${subject.what}”`;
+    }
+    case "comment.added": {
+      const subject = subjectOf(find(d.event), titles);
+      let on = "an earlier event";
+      if (subject?.who) on = subject.what === "joining" ? `${subject.who} joining` : `${possessive(subject.who)} ${subject.what}`;
+      else if (subject) on = `“${subject.what}”`;
+      return `${actor} commented on ${on}: ${d.text ?? ""}`;
+    }
     case "learner.added":
       return `${learnerName(d.learner)} joined the cohort`;
     case "cohort.updated":

@@ -1,28 +1,25 @@
-// The dashboard page: loads the snapshot, keeps it live over the WebSocket, and wires the
-// views. State changes go through state.js (pure); this module owns the side effects.
+// The dashboard page: wires the views, the socket and the REST calls to the sync reducer
+// (sync.js), and carries out the effects it returns. What happens on a frame, a reconnect
+// or a refusal is decided there; this module only does it.
 
-import { ApiError, api, csrfToken } from "./api.js";
-import { LABEL, caughtUpMessage, connectionState } from "./connection.js";
+import { ApiError, api, csrfToken, errorSentence } from "./api.js";
 import { h, replaceChildren } from "./dom.js";
-import { STATUS_LABEL, clockTime, ms } from "./format.js";
+import { ms } from "./format.js";
 import { LatencyWindow } from "./latency.js";
 import { utcDate } from "./risk.js";
 import { LiveSocket, socketUrl } from "./socket.js";
-import {
-  applyEvents,
-  applyPresence,
-  noChanges,
-  presenceFromList,
-  refreshRisk,
-  stateFromSnapshot,
-} from "./state.js";
-import { renderCache, HISTORY_LIMIT } from "./views/cache.js";
+import { mergeChanges, noChanges, refreshRisk } from "./state.js";
+import { badgeOf, initialSync, isLive, reduce } from "./sync.js";
+import { watchSession } from "./session.js";
+import { createWrites } from "./writes.js";
+import { renderCache, HISTORY_LIMIT, HISTORY_EVERY_S } from "./views/cache.js";
 import { renderBars, renderTimeline } from "./views/charts.js";
 import { CellEditor } from "./views/editor.js";
 import { FeedView } from "./views/feed.js";
 import { MatrixView } from "./views/matrix.js";
 import { renderMine } from "./views/mine.js";
 import { renderPresence } from "./views/presence.js";
+import { notify, renderConnection, renderSessionEnded } from "./views/status.js";
 import { renderSummary } from "./views/summary.js";
 
 const $ = (id) => document.getElementById(id);
@@ -30,49 +27,22 @@ const $ = (id) => document.getElementById(id);
 const app = {
   me: null,
   cohorts: [],
-  cohortId: null,
   role: null, // "mentor" | "learner" | "staff"
   learnerId: null,
-  state: null,
+  sync: initialSync(),
   socket: null,
-  socketState: "connecting",
-  everConnected: false,
-  sync: {
-    phase: "subscribing", // subscribing | catching-up | reloading | live
-    head: null,
-    awaitingSubscribed: false,
-    offlineSince: null,
-    caught: 0,
-    buffered: [],
-  },
   latency: new LatencyWindow(),
   cache: { allowed: false, current: null, history: [] },
   pendingRender: null,
+  queued: { changes: noChanges(), live: [] },
   lastTimeline: 0,
   timelineDirty: false,
 };
 
-const topic = () => `cohort:${app.cohortId}`;
+const state = () => app.sync.state;
 
 // --------------------------------------------------------------------------------------
-// Notices
-// --------------------------------------------------------------------------------------
-
-let noticeTimer = null;
-
-function notify(text, kind = "info", holdMs = 15_000) {
-  const el = $("notice");
-  el.className = `notice ${kind}`;
-  el.textContent = text;
-  el.hidden = false;
-  clearTimeout(noticeTimer);
-  noticeTimer = setTimeout(() => {
-    el.hidden = true;
-  }, holdMs);
-}
-
-// --------------------------------------------------------------------------------------
-// Rendering
+// Views
 // --------------------------------------------------------------------------------------
 
 function canEdit(learnerId) {
@@ -81,73 +51,74 @@ function canEdit(learnerId) {
   return false;
 }
 
-const onlineUsers = () => new Set((app.state?.presence ?? []).map((e) => e.user.id));
-const onlineNames = () => new Set((app.state?.presence ?? []).map((e) => e.user.name));
+// A learner added live carries no user id (learner.added has none): matched by name then.
+function isOnline(learner) {
+  const presence = state()?.presence ?? [];
+  return learner.user !== null
+    ? presence.some((e) => e.user.id === learner.user)
+    : presence.some((e) => e.user.name === learner.name);
+}
 
 const matrix = new MatrixView($("matrix"), {
   canEdit,
-  // A learner added live carries no user id (learner.added has none): match by name then.
-  isOnline: (learner) =>
-    learner.user !== null ? onlineUsers().has(learner.user) : onlineNames().has(learner.name),
-  onActivate: (learnerId, slug, anchor) => openEditor(learnerId, slug, anchor),
+  isOnline,
+  onActivate: (learnerId, slug, anchor) => writes.openEditor(learnerId, slug, anchor),
 });
-
-const editor = new CellEditor($("editor"), { onSave: (change) => saveCell(change) });
-
+const editor = new CellEditor($("editor"), { onSave: (change) => writes.saveCell(change) });
 const feed = new FeedView($("feed"), {
-  onKudos: (seq) => giveKudos(seq),
-  onComment: (seq, text) => addComment(seq, text),
+  onKudos: (seq) => writes.giveKudos(seq),
+  onComment: (seq, text) => writes.addComment(seq, text),
+});
+const writes = createWrites({
+  state,
+  cohortId: () => app.sync.cohortId,
+  canEdit,
+  live: () => isLive(app.sync),
+  matrix,
+  feed,
+  editor,
+  notify,
+  sessionCheck: (error) => checkSession(error),
 });
 
 function renderAll() {
   const started = performance.now();
-  const state = app.state;
-  $("cohort-title").textContent = `${state.cohort.name} · ${state.cohort.program}`;
-  matrix.render(state);
-  feed.render(state);
+  const s = state();
+  $("cohort-title").textContent = `${s.cohort.name} · ${s.cohort.program}`;
+  matrix.render(s);
+  feed.render(s);
   renderStatsViews(true);
-  renderPresence($("presence"), state, app.me);
+  renderPresence($("presence"), s, app.me);
   renderCache($("cache"), app.cache.current, app.cache.history);
   performance.measure("dashboard.render-all", { start: started, end: performance.now() });
 }
 
 function renderStatsViews(withTimeline) {
-  const state = app.state;
+  const s = state();
   const now = Date.now();
-  renderSummary($("summary"), state, now);
-  renderBars($("bars"), state);
+  renderSummary($("summary"), s, now);
+  renderBars($("bars"), s);
   // The timeline walks every cell: at most once a second; the footer tick draws a late one.
   if (withTimeline || now - app.lastTimeline > 1000) {
     app.lastTimeline = now;
     app.timelineDirty = false;
-    renderTimeline($("timeline"), state, now);
+    renderTimeline($("timeline"), s, now);
   } else {
     app.timelineDirty = true;
   }
-  const mine = $("mine-panel");
-  mine.hidden = app.role !== "learner";
   if (app.role === "learner") {
-    renderMine($("mine"), state, app.learnerId, {
+    renderMine($("mine"), s, app.learnerId, {
       today: utcDate(now),
-      onMove: (slug, status) => saveCell({ learnerId: app.learnerId, slug, status, score: null }),
+      onMove: (slug, status) => writes.saveCell({ learnerId: app.learnerId, slug, status, score: null }),
     });
   }
 }
 
 // Changes are merged and drawn once per frame; a timer backs up requestAnimationFrame,
 // which a hidden tab does not run.
-const queued = { changes: noChanges(), live: [] };
-
-function scheduleRender(changes, liveEvents = []) {
-  const q = queued.changes;
-  q.cells.push(...changes.cells);
-  q.learners.push(...changes.learners);
-  q.added.push(...changes.added);
-  q.feed.push(...changes.feed);
-  q.counts.push(...changes.counts);
-  q.cohort ||= changes.cohort;
-  q.stats ||= changes.stats;
-  queued.live.push(...liveEvents);
+function scheduleRender(changes, liveEvents) {
+  mergeChanges(app.queued.changes, changes);
+  app.queued.live.push(...liveEvents);
   if (app.pendingRender) return;
   const flush = () => {
     if (!app.pendingRender) return;
@@ -162,18 +133,15 @@ function scheduleRender(changes, liveEvents = []) {
 function flushRender() {
   // A User Timing measure per frame of updates: visible in DevTools and to the browser tests.
   const started = performance.now();
-  const changes = queued.changes;
-  const live = queued.live;
-  queued.changes = noChanges();
-  queued.live = [];
-  const state = app.state;
-  matrix.update(state, changes);
-  feed.update(state, changes);
-  if (changes.cohort) $("cohort-title").textContent = `${state.cohort.name} · ${state.cohort.program}`;
+  const { changes, live } = app.queued;
+  app.queued = { changes: noChanges(), live: [] };
+  const s = state();
+  if (!s) return;
+  matrix.update(s, changes);
+  feed.update(s, changes);
+  if (changes.cohort) $("cohort-title").textContent = `${s.cohort.name} · ${s.cohort.program}`;
   renderStatsViews(changes.cohort);
-  if (changes.learners.length > 0 || changes.added.length > 0) {
-    renderPresence($("presence"), state, app.me);
-  }
+  if (changes.learners.length > 0 || changes.added.length > 0) renderPresence($("presence"), s, app.me);
   const renderedAt = Date.now();
   for (const event of live) {
     const at = Date.parse(event.at);
@@ -182,25 +150,13 @@ function flushRender() {
   performance.measure("dashboard.render", { start: started, end: performance.now() });
 }
 
-function renderConnection() {
-  const label = connectionState({
-    socket: app.socketState,
-    phase: app.sync.phase,
-    everConnected: app.everConnected,
-  });
-  const badge = $("connection");
-  badge.dataset.state = label;
-  badge.textContent = LABEL[label];
-  document.body.dataset.connection = label;
-  const banner = $("stale-banner");
-  const notLive = label !== "live";
-  banner.hidden = !notLive || !app.state;
-  if (notLive) {
-    banner.textContent =
-      label === "catching-up"
-        ? "Catching up on missed events…"
-        : `Not live: showing the cohort as of ${clockTime(app.state?.lastEventAt)} (last event).`;
-  }
+function renderPresenceChange(before) {
+  const s = state();
+  const was = (learner) =>
+    learner.user !== null ? before.some((e) => e.user.id === learner.user) : before.some((e) => e.user.name === learner.name);
+  const changed = s.order.filter((id) => was(s.learners[id]) !== isOnline(s.learners[id]));
+  matrix.refreshRows(s, changed);
+  renderPresence($("presence"), s, app.me);
 }
 
 function renderFooter() {
@@ -209,271 +165,142 @@ function renderFooter() {
     count === 0
       ? "Delivery latency: no live events in the last minute"
       : `Delivery latency (event to screen, last minute, ${count} events): p50 ${ms(p50)} · p95 ${ms(p95)}`;
-  $("seq").textContent = app.state ? `seq ${app.state.seq}` : "";
+  $("seq").textContent = state() ? `seq ${state().seq}` : "";
 }
 
 // --------------------------------------------------------------------------------------
-// Writes: optimistic, rolled back on refusal
+// The reducer and its effects
 // --------------------------------------------------------------------------------------
 
-function openEditor(learnerId, slug, anchor) {
-  const learner = app.state.learners[learnerId];
-  const milestone = app.state.milestones.find((m) => m.slug === slug);
-  const pending = matrix.pending.get(`${learnerId}:${slug}`);
-  const cell = { ...(pending ?? learner.progress[slug]), version: shownVersion(learnerId, slug) };
-  const role = canEdit(learnerId) === "mentor" ? "mentor" : "learner";
-  if (role === "learner" && cell.status === "completed") {
-    notify(`${milestone.title} is completed: only a mentor can reopen it.`);
-    return;
-  }
-  editor.open({ learner, milestone, cell, role, anchor });
+function dispatch(input) {
+  const { sync, effects } = reduce(app.sync, { now: Date.now(), ...input });
+  app.sync = sync;
+  for (const effect of effects) perform(effect);
+  renderConnection(badgeOf(app.sync), state());
 }
 
-/** Return the version of the value a cell shows: a saved value awaiting its event counts. */
-function shownVersion(learnerId, slug) {
-  const confirmed = app.state.learners[learnerId].progress[slug];
-  const awaited = matrix.pending.get(`${learnerId}:${slug}`)?.awaitVersion ?? 0;
-  return Math.max(confirmed.version, awaited);
-}
-
-async function saveCell({ learnerId, slug, status, score, version = shownVersion(learnerId, slug) }) {
-  const learner = app.state.learners[learnerId];
-  const milestone = app.state.milestones.find((m) => m.slug === slug);
-  const body = { status, version };
-  if (canEdit(learnerId) === "mentor" && status === "completed") body.score = score;
-  matrix.setPending(learnerId, slug, { status, score: status === "completed" ? score : null });
-  try {
-    const result = await api.progress(app.cohortId, learnerId, slug, body);
-    // Keep showing the saved value until its event lands in the state.
-    matrix.setPending(learnerId, slug, {
-      status: result.status,
-      score: result.score,
-      awaitVersion: result.version,
-    });
-    notify(`Saved: ${learner.name} · ${milestone.title} is ${STATUS_LABEL[result.status]}.`, "ok", 4000);
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 409 && error.body?.current) {
-      const current = error.body.current;
-      matrix.setPending(learnerId, slug, {
-        status: current.status,
-        score: current.score,
-        awaitVersion: current.version,
-      });
-      matrix.flash(learnerId, slug, "conflict");
-      notify(
-        `Not saved: ${learner.name} · ${milestone.title} was changed meanwhile; it is now ${STATUS_LABEL[current.status]}${current.score != null ? ` (${current.score})` : ""}.`,
-        "warn",
-      );
-    } else {
-      matrix.setPending(learnerId, slug, null);
-      matrix.flash(learnerId, slug, "refused");
-      notify(`Not saved: ${error.message}`, "warn");
-    }
-  }
-}
-
-async function giveKudos(seq) {
-  try {
-    const result = await api.kudos(app.cohortId, seq);
-    feed.showKudos(seq, result.kudos);
-  } catch (error) {
-    notify(`Kudos not given: ${error.message}`, "warn");
-  }
-}
-
-async function addComment(seq, text) {
-  try {
-    await api.comment(app.cohortId, seq, text);
-  } catch (error) {
-    notify(`Comment not sent: ${error.message}`, "warn");
-    throw error;
-  }
-}
-
-// --------------------------------------------------------------------------------------
-// Live: subscribe, apply, recover
-// --------------------------------------------------------------------------------------
-
-function subscribeCohort() {
-  if (!app.state) return;
-  app.sync.awaitingSubscribed = true;
-  app.sync.head = null;
-  if (app.sync.phase !== "reloading") app.sync.phase = "catching-up";
-  app.socket.send({ type: "subscribe", topic: topic(), since: app.state.seq, ref: `sub:${topic()}` });
-  renderConnection();
-}
-
-function resubscribe() {
-  if (app.sync.awaitingSubscribed) return; // a resubscribe is already on its way
-  app.socket.send({ type: "unsubscribe", topic: topic() });
-  subscribeCohort();
-}
-
-function markLive() {
-  const wasOffline = app.sync.offlineSince;
-  app.sync.phase = "live";
-  if (wasOffline !== null) {
-    notify(caughtUpMessage({ events: app.sync.caught, offlineMs: Date.now() - wasOffline }), "ok");
-  }
-  app.sync.offlineSince = null;
-  app.sync.caught = 0;
-  app.everConnected = true;
-  renderConnection();
-}
-
-function ingest(events) {
-  const live = app.sync.phase === "live";
-  const result = applyEvents(app.state, events);
-  app.state = result.state;
-  if (!live) app.sync.caught += result.applied;
-  const applied = result.changes.feed;
-  scheduleRender(result.changes, live ? applied : []);
-  if (result.gap) {
-    if (!app.sync.awaitingSubscribed) resubscribe();
-    return;
-  }
-  if (app.sync.phase === "catching-up" && app.sync.head !== null && app.state.seq >= app.sync.head) {
-    markLive();
+function perform(effect) {
+  switch (effect.type) {
+    case "send":
+      app.socket?.send(effect.frame);
+      break;
+    case "render":
+      scheduleRender(effect.changes, effect.live);
+      break;
+    case "renderAll":
+      renderAll();
+      break;
+    case "presence":
+      renderPresenceChange(effect.before);
+      break;
+    case "metrics":
+      addMetricsSample(effect.sample);
+      break;
+    case "notify":
+      notify(effect.text, effect.kind);
+      break;
+    case "reloadSnapshot":
+      reloadSnapshot();
+      break;
+    case "dropSocket":
+      app.socket?.drop();
+      break;
+    case "stopSocket":
+      app.socket?.stop();
+      break;
+    case "reconnect":
+      app.socket?.reconnectNow();
+      break;
+    case "sessionEnded":
+      renderSessionEnded(effect.reason, app.sync.cohortId);
+      break;
+    default:
+      break;
   }
 }
 
 async function reloadSnapshot() {
-  const since = app.state.seq;
-  app.sync.phase = "reloading";
-  app.sync.buffered = [];
-  renderConnection();
-  let snapshot;
+  const cohortId = app.sync.cohortId;
   try {
-    snapshot = await api.snapshot(app.cohortId);
-  } catch {
-    // The server went away again (or refused): drop the socket; the next welcome
-    // resubscribes, and a still-missing log asks for this reload again, after backoff.
-    app.sync.phase = "subscribing";
-    app.sync.buffered = [];
-    app.socket.drop();
-    return;
+    const snapshot = await api.snapshot(cohortId);
+    if (app.sync.cohortId === cohortId) dispatch({ type: "snapshot", snapshot });
+  } catch (error) {
+    dispatch({ type: "snapshotFailed", status: error instanceof ApiError ? error.status : 0 });
   }
-  const presence = app.state.presence;
-  app.state = { ...stateFromSnapshot(snapshot), presence };
-  renderAll();
-  const buffered = app.sync.buffered;
-  const missed = Math.max(0, snapshot.seq - since);
-  const offline = app.sync.offlineSince;
-  app.sync.buffered = [];
-  app.sync.head = app.state.seq;
-  app.sync.phase = "live";
-  app.sync.offlineSince = null;
-  app.sync.caught = 0;
-  app.everConnected = true;
-  ingest(buffered);
-  notify(caughtUpMessage({ events: missed, offlineMs: offline === null ? 0 : Date.now() - offline, reloaded: true }), "ok");
-  renderConnection();
 }
 
-function onFrame(frame) {
-  switch (frame.type) {
-    case "welcome":
-      subscribeCohort();
-      if (app.cache.allowed) app.socket.send({ type: "subscribe", topic: "metrics:cache", ref: "sub:metrics" });
-      break;
-    case "subscribed":
-      if (frame.topic === topic()) onSubscribed(frame);
-      break;
-    case "event":
-    case "events": {
-      if (frame.topic !== topic() || !app.state) return;
-      const events = frame.type === "event" ? [frame.event] : (frame.events ?? []);
-      if (app.sync.phase === "reloading") app.sync.buffered.push(...events);
-      else ingest(events);
-      break;
+/** Tell the reducer when a refusal means the session is gone (a 401, or a 403 after it). */
+async function checkSession(error) {
+  if (!(error instanceof ApiError)) return;
+  if (error.status === 401) {
+    dispatch({ type: "sessionEnded", reason: "expired" });
+  } else if (error.status === 403) {
+    await verifySession();
+  }
+}
+
+async function verifySession(reason = "expired") {
+  if (app.sync.phase === "ended") return;
+  try {
+    await api.me();
+  } catch (error) {
+    if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
+      dispatch({ type: "sessionEnded", reason });
     }
-    case "presence":
-      if (frame.topic === topic() && app.state) onPresence(applyPresence(app.state.presence, frame.joins, frame.leaves));
-      break;
-    case "metrics":
-      if (frame.sample) {
-        app.cache.current = frame.sample;
-        app.cache.history = [...app.cache.history, frame.sample].slice(-HISTORY_LIMIT);
-        renderCache($("cache"), app.cache.current, app.cache.history);
-      }
-      break;
-    case "error":
-      if (frame.ref === `sub:${topic()}`) notify(`Live updates refused: ${frame.message ?? frame.code}`, "warn");
-      break;
-    default:
-      break; // pong, and frame types this page does not know
   }
-}
-
-function onSubscribed(frame) {
-  app.sync.awaitingSubscribed = false;
-  onPresence(presenceFromList(frame.presence ?? []));
-  if (frame.recovered === false) {
-    reloadSnapshot();
-    return;
-  }
-  // Recovered: the replay that follows covers everything after state.seq.
-  app.sync.phase = "catching-up";
-  app.sync.buffered = [];
-  app.sync.head = typeof frame.seq === "number" ? frame.seq : app.state.seq;
-  if (app.state.seq >= app.sync.head) markLive();
-  else renderConnection();
-}
-
-function onPresence(presence) {
-  const online = (learner) =>
-    learner.user !== null ? onlineUsers().has(learner.user) : onlineNames().has(learner.name);
-  const before = new Set(app.state.order.filter((id) => online(app.state.learners[id])));
-  app.state = { ...app.state, presence };
-  const changed = app.state.order.filter(
-    (id) => before.has(id) !== online(app.state.learners[id]),
-  );
-  matrix.refreshRows(app.state, changed);
-  renderPresence($("presence"), app.state, app.me);
-}
-
-function onSocketState(state) {
-  app.socketState = state;
-  if ((state === "down" || state === "connecting") && app.sync.offlineSince === null && app.everConnected) {
-    app.sync.offlineSince = Date.now();
-  }
-  if (state === "down" || state === "connecting") {
-    app.sync.phase = app.sync.phase === "reloading" ? "reloading" : "subscribing";
-    app.sync.awaitingSubscribed = false;
-  }
-  renderConnection();
 }
 
 // --------------------------------------------------------------------------------------
-// Start
+// Cohorts and the cache panel
 // --------------------------------------------------------------------------------------
 
 async function loadCohort(cohortId) {
-  if (app.cohortId !== null && app.cohortId !== cohortId && app.socket) {
-    app.socket.send({ type: "unsubscribe", topic: topic() });
-  }
-  app.cohortId = cohortId;
+  dispatch({ type: "cohort", cohortId });
   const membership = app.me.memberships.find((m) => m.cohort === cohortId);
   app.role = membership?.role ?? (app.me.is_staff ? "staff" : null);
   app.learnerId = membership?.learner ?? null;
   document.body.dataset.role = app.role ?? "";
+  $("mine-panel").hidden = app.role !== "learner";
   history.replaceState(null, "", `#cohort=${cohortId}`);
-  app.state = stateFromSnapshot(await api.snapshot(cohortId));
-  app.sync.phase = "subscribing";
-  renderAll();
-  renderConnection();
-  if (app.socket?.state === "open" || app.socket?.state === "stale") subscribeCohort();
+  try {
+    const snapshot = await api.snapshot(cohortId);
+    if (app.sync.cohortId === cohortId) dispatch({ type: "snapshot", snapshot });
+  } catch (error) {
+    await checkSession(error);
+    if (app.sync.phase !== "ended") throw error;
+  }
 }
 
-function buildPicker() {
+/** Return the cohort to show for the URL's `#cohort=N`, telling when N is not one of them. */
+function cohortFromUrl() {
+  const raw = new URLSearchParams(location.hash.slice(1)).get("cohort");
+  const wanted = raw === null ? null : Number(raw);
+  const found = app.cohorts.find((c) => c.id === wanted);
+  if (raw !== null && !found) {
+    notify(`Cohort ${raw} is not available to you, so this is ${app.cohorts[0].name}.`, "warn");
+  }
+  return found ?? app.cohorts[0];
+}
+
+function buildPicker(selected) {
   const picker = $("cohort-picker");
   replaceChildren(
     picker,
     app.cohorts.map((c) =>
-      h("option", { value: String(c.id), selected: c.id === app.cohortId }, `${c.name} (${c.learner_count} learners)`),
+      h("option", { value: String(c.id), selected: c.id === selected }, `${c.name} (${c.learner_count} learners)`),
     ),
   );
   picker.addEventListener("change", () => loadCohort(Number(picker.value)));
+}
+
+function addMetricsSample(sample) {
+  app.cache.current = sample;
+  // History is kept one sample every HISTORY_EVERY_S, as the REST answer sends it.
+  const last = app.cache.history.at(-1);
+  if (!last || Date.parse(sample.at) - Date.parse(last.at) >= HISTORY_EVERY_S * 1000) {
+    app.cache.history = [...app.cache.history, sample].slice(-HISTORY_LIMIT);
+  }
+  renderCache($("cache"), app.cache.current, app.cache.history);
 }
 
 async function loadCache() {
@@ -487,9 +314,42 @@ async function loadCache() {
   renderCache($("cache"), app.cache.current, app.cache.history);
 }
 
+// --------------------------------------------------------------------------------------
+// Start
+// --------------------------------------------------------------------------------------
+
+function startTimers() {
+  setInterval(() => {
+    renderFooter();
+    if (!state()) return;
+    renderSummary($("summary"), state(), Date.now());
+    if (app.timelineDirty) {
+      app.timelineDirty = false;
+      app.lastTimeline = Date.now();
+      renderTimeline($("timeline"), state(), Date.now());
+    }
+  }, 1000);
+  setInterval(() => feed.tick(Date.now()), 15_000);
+  setInterval(() => {
+    if (!state()) return;
+    const { state: judged, changed } = refreshRisk(state(), Date.now());
+    if (changed.length === 0) return;
+    app.sync = { ...app.sync, state: judged };
+    matrix.refreshRows(judged, changed);
+    renderStatsViews(false);
+    renderPresence($("presence"), judged, app.me);
+  }, 60_000);
+}
+
 async function boot() {
-  $("logout-form").addEventListener("submit", () => {
-    $("logout-csrf").value = csrfToken();
+  watchSession({
+    form: $("logout-form"),
+    onLogout: () => {
+      $("logout-csrf").value = csrfToken();
+    },
+    onEnded: (reason) => dispatch({ type: "sessionEnded", reason }),
+    onVisible: () => verifySession(),
+    onNetwork: (online) => dispatch({ type: "network", online }),
   });
   app.me = await api.me();
   $("whoami").textContent = app.me.name;
@@ -498,45 +358,24 @@ async function boot() {
     $("cohort-title").textContent = "You are not in any cohort yet.";
     return;
   }
-  const fromHash = Number(new URLSearchParams(location.hash.slice(1)).get("cohort"));
-  const first = app.cohorts.find((c) => c.id === fromHash) ?? app.cohorts[0];
-  app.cohortId = first.id;
-  buildPicker();
+  const first = cohortFromUrl();
+  buildPicker(first.id);
   app.cache.allowed = app.me.is_staff || app.me.memberships.some((m) => m.role === "mentor");
   $("cache-panel").hidden = !app.cache.allowed;
+  app.sync = initialSync({ metrics: app.cache.allowed, online: navigator.onLine !== false });
   app.socket = new LiveSocket({
     url: socketUrl(location),
-    onFrame,
-    onState: onSocketState,
+    onFrame: (frame) => dispatch({ type: "frame", frame }),
+    onState: (socketState, info) => dispatch({ type: "socket", state: socketState, code: info?.code }),
   });
-  app.cohortId = null;
   await loadCohort(first.id);
   if (app.cache.allowed) loadCache();
   app.socket.start();
   renderFooter();
-  window.addEventListener("online", () => app.socket.reconnectNow());
-  setInterval(() => {
-    renderFooter();
-    if (!app.state) return;
-    renderSummary($("summary"), app.state, Date.now());
-    if (app.timelineDirty) {
-      app.timelineDirty = false;
-      app.lastTimeline = Date.now();
-      renderTimeline($("timeline"), app.state, Date.now());
-    }
-  }, 1000);
-  setInterval(() => feed.tick(Date.now()), 15_000);
-  setInterval(() => {
-    if (!app.state) return;
-    const { state, changed } = refreshRisk(app.state, Date.now());
-    if (changed.length === 0) return;
-    app.state = state;
-    matrix.refreshRows(state, changed);
-    renderStatsViews(false);
-    renderPresence($("presence"), state, app.me);
-  }, 60_000);
+  startTimers();
 }
 
-boot().catch((error) => {
-  notify(`The dashboard could not load: ${error.message}`, "warn", 600_000);
+boot().catch(async (error) => {
+  await checkSession(error);
+  if (app.sync.phase !== "ended") notify(`The dashboard could not load. ${errorSentence(error)}`, "warn", 600_000);
 });

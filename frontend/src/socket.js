@@ -126,22 +126,24 @@ export class LiveSocket {
       }
       this.onFrame(frame);
     };
-    ws.onclose = () => {
+    ws.onclose = (event) => {
       if (ws !== this.ws) return;
       this.ws = null;
-      this.scheduleRetry();
+      this.scheduleRetry({ code: event?.code });
     };
     // An error is always followed by close; the retry is scheduled there.
     ws.onerror = () => {};
   }
 
-  scheduleRetry() {
+  /** Retry after backoff; `info.code` is the close code, so the page can tell 4401. */
+  scheduleRetry(info = {}) {
     if (this.stopped) return;
     const delay = backoffDelay(this.attempt, { random: this.random });
     this.attempt += 1;
-    this.setState("down", { retryInMs: delay });
     this.timers.clearTimeout(this.retryTimer);
     this.retryTimer = this.timers.setTimeout(() => this.connect(), delay);
+    // Told after the retry is set, so a listener that stops the socket cancels it.
+    this.setState("down", { retryInMs: delay, ...info });
   }
 
   /** Reconnect now (the user asked, or the page came back online). */

@@ -6,7 +6,10 @@
 // new state plus a description of what changed, so the page updates only those parts.
 // Nothing here touches the DOM or the clock: `node --test` runs it as is.
 
+import { presenceFromList } from "./presence.js";
 import { dueDate, learnerRisk } from "./risk.js";
+
+export { applyPresence, presenceFromList } from "./presence.js";
 
 export const FEED_SIZE = 50;
 // What a learner gets instead of an event about a peer's risk (privacy by role): it
@@ -176,7 +179,8 @@ export function noChanges() {
   };
 }
 
-function mergeChanges(into, more) {
+/** Add the changes `more` to `into` (returned): the page merges a frame's worth of them. */
+export function mergeChanges(into, more) {
   into.cells.push(...more.cells);
   into.learners.push(...more.learners);
   into.added.push(...more.added);
@@ -381,27 +385,4 @@ export function applyEvents(state, events) {
     mergeChanges(changes, result.changes);
   }
   return { state: current, applied, duplicates, gap: false, changes };
-}
-
-// --------------------------------------------------------------------------------------
-// Presence: one entry per person
-// --------------------------------------------------------------------------------------
-
-/** Return presence entries with one per person (the earliest `since` wins), oldest first. */
-export function presenceFromList(entries) {
-  const byUser = new Map();
-  for (const entry of entries) {
-    const id = entry?.user?.id;
-    if (id === undefined) continue;
-    const known = byUser.get(id);
-    if (!known || String(entry.since) < String(known.since)) byUser.set(id, { ...entry });
-  }
-  return [...byUser.values()].sort((a, b) => String(a.since).localeCompare(String(b.since)));
-}
-
-/** Apply a `presence` frame's joins and leaves; return the new list. */
-export function applyPresence(presence, joins = [], leaves = []) {
-  const gone = new Set(leaves.map((e) => e?.user?.id));
-  const kept = presence.filter((e) => !gone.has(e.user.id));
-  return presenceFromList([...kept, ...joins]);
 }

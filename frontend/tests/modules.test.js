@@ -38,3 +38,10 @@ test("the page loads main.js as a module", () => {
   const html = readFileSync(new URL("../index.html", import.meta.url), "utf8");
   assert.match(html, /<script type="module" src="\/static\/app\/src\/main\.js"><\/script>/);
 });
+
+test("every module stays under 400 lines (one job each)", () => {
+  for (const file of sources()) {
+    const lines = readFileSync(file, "utf8").split("\n").length;
+    assert.ok(lines <= 400, `${file.pathname}: ${lines} lines`);
+  }
+});

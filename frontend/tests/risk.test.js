@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { test } from "node:test";
+
+import { loadFixture } from "./fixture.js";
 
 import { DAY_MS, dueDate, learnerRisk, nextMilestone, utcDate } from "../src/risk.js";
 
@@ -47,7 +48,7 @@ test("both reasons are given, due dates first", () => {
 });
 
 test("the rule agrees with the server on every learner of the demo snapshots", () => {
-  const { before, after } = JSON.parse(readFileSync(new URL("./fixtures/cohort.json", import.meta.url), "utf8"));
+  const { before, after } = loadFixture();
   for (const snapshot of [before, after]) {
     const now = Date.parse(snapshot.generated_at);
     for (const learner of snapshot.learners) {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { test } from "node:test";
+
+import { loadFixture } from "./fixture.js";
 
 import { applyEvent, stateFromSnapshot } from "../src/state.js";
 import { completionSeries } from "../src/views/charts.js";
@@ -8,7 +9,7 @@ import { statusChoices } from "../src/views/editor.js";
 import { sortedIds } from "../src/views/matrix.js";
 import { learnerOfEntry } from "../src/views/presence.js";
 
-const { before } = JSON.parse(readFileSync(new URL("./fixtures/cohort.json", import.meta.url), "utf8"));
+const { before } = loadFixture();
 
 test("learners are offered only their allowed moves; mentors every status", () => {
   assert.deepEqual(statusChoices("learner", "not_started"), ["not_started", "in_progress"]);

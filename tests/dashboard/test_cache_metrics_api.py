@@ -52,6 +52,18 @@ def test_the_history_is_what_the_sampler_kept(world, client_for, monkeypatch):
     assert client_for(world.mentor).get(URL, {"history": 0}).json()["history"] == []
 
 
+def test_the_history_is_downsampled_on_request_keeping_the_newest(world, client_for, monkeypatch):
+    store = MemorySampleStore()
+    monkeypatch.setattr(cache_metrics.defaults, "_samples", store)
+    for second in range(25):
+        store.push({"at": f"2026-01-01T00:00:{second:02d}.000Z", "n": second})
+    body = client_for(world.mentor).get(URL, {"history": 600, "every": 10}).json()
+    assert [s["n"] for s in body["history"]] == [4, 14, 24]
+    every_one = client_for(world.mentor).get(URL, {"history": 600}).json()["history"]
+    assert len(every_one) == 25
+    assert client_for(world.mentor).get(URL, {"every": 0}).status_code == 400
+
+
 @pytest.mark.parametrize("value", ["-1", "601", "abc"])
 def test_a_bad_history_parameter_is_a_400(value, world, client_for):
     response = client_for(world.mentor).get(URL, {"history": value})

@@ -196,8 +196,12 @@ def person(dashboard_server: LiveServer, browser: Browser) -> Iterator[Callable[
         width: int = 1280,
         height: int = 800,
         before: Callable[[Page], None] | None = None,
+        bypass_csp: bool = False,
     ) -> Person:
-        context = browser.new_context(viewport={"width": width, "height": height})
+        # bypass_csp: for a test that injects a script (axe-core) past the page's CSP.
+        context = browser.new_context(
+            viewport={"width": width, "height": height}, bypass_csp=bypass_csp
+        )
         contexts.append(context)
         page = context.new_page()
         if before is not None:

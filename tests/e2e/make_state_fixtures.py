@@ -21,6 +21,7 @@ DEFAULT_OUT = ROOT / "frontend" / "tests" / "fixtures" / "cohort.json"
 
 
 def main(out: Path) -> None:
+    """Record the fixture in a throwaway SQLite database and write it to ``out``."""
     workdir = tempfile.mkdtemp(prefix="fixtures-")
     os.environ["SQLITE_PATH"] = str(Path(workdir) / "db.sqlite3")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings.base")
@@ -31,6 +32,23 @@ def main(out: Path) -> None:
     import django
 
     django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    fixture = record()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(fixture, indent=1) + "\n")
+    seqs = f"seq {fixture['before']['seq']} -> {fixture['after']['seq']}"
+    print(f"wrote {out}: {len(fixture['events'])} events, {seqs}")
+
+
+def record() -> dict:
+    """Seed the demo data into the current database, make every kind of write, and return
+    ``{"before", "events", "after"}`` as the mentor's REST answers give them.
+
+    ``tests/e2e/test_state_fixture.py`` calls it inside the test session, so the page's
+    ``applyEvent`` is checked against what the server sends today, not a recorded copy.
+    """
     from django.contrib.auth.models import User
     from django.core.management import call_command
     from django.db import transaction
@@ -40,8 +58,7 @@ def main(out: Path) -> None:
     from dashboard.services.cohorts import cohort_update, learner_add
     from dashboard.services.events import event_append
 
-    call_command("migrate", verbosity=0)
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", verbosity=0, force=True)
 
     mentor = Client()
     mentor.force_login(User.objects.get(username="mentor"))
@@ -127,11 +144,7 @@ def main(out: Path) -> None:
     page = get(mentor, f"/api/cohorts/{cid}/events/?after={before['seq']}&limit=500")
     after = get(mentor, f"/api/cohorts/{cid}/snapshot/")
     assert page["head"] == after["seq"], (page["head"], after["seq"])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps({"before": before, "events": page["results"], "after": after}, indent=1) + "\n"
-    )
-    print(f"wrote {out}: {len(page['results'])} events, seq {before['seq']} -> {after['seq']}")
+    return {"before": before, "events": page["results"], "after": after}
 
 
 if __name__ == "__main__":

@@ -160,12 +160,13 @@ def test_kudos_and_comments_from_one_person_appear_on_the_other(person) -> None:
     # The kudos itself is a new event at the top of both feeds.
     expect(mentor.page.locator("#feed li.feed-item").first).to_contain_text("gave kudos")
 
+    learner_item = learner.page.locator(f'#feed li.feed-item[data-seq="{seq}"]')
+    comments = int(learner_item.locator("button.comment-toggle .count").inner_text())
     mentor_item.locator("button.comment-toggle").click()
     mentor_item.locator("input[name=text]").fill("Nice one, keep going")
     mentor_item.locator("button[type=submit]").click()
-    learner_item = learner.page.locator(f'#feed li.feed-item[data-seq="{seq}"]')
     expect(learner_item.locator(".thread")).to_contain_text("Nice one, keep going", timeout=2000)
-    expect(learner_item.locator("button.comment-toggle")).to_contain_text("1")
+    expect(learner_item.locator("button.comment-toggle .count")).to_have_text(str(comments + 1))
     assert unexpected(mentor.errors) == []
     assert unexpected(learner.errors) == []
 
@@ -329,7 +330,7 @@ def test_matrix_is_keyboard_reachable_and_labelled(person) -> None:
     expect(second).to_be_focused()
     page.keyboard.press("ArrowDown")
     label = page.evaluate("document.activeElement.getAttribute('aria-label')")
-    assert re.match(r".+, .+: (Not started|In progress|Submitted|Completed)", label)
+    assert re.match(r".+, .+: .+, (Not started|In progress|Submitted|Completed)", label)
     page.keyboard.press("Enter")
     expect(page.locator("#editor")).to_be_visible()
     expect(page.locator("#editor-status")).to_be_focused()
@@ -534,6 +535,17 @@ def test_zz_server_restart_both_pages_recover_with_writes_made_meanwhile(
             "data-state", "reconnecting", timeout=5000
         )
         expect(who.page.locator("#stale-banner")).to_be_visible()
+        # Everything live is marked stale, presence and cache figures too.
+        for panel in ("#matrix-panel", "#presence-panel", ".summary"):
+            expect(who.page.locator(panel)).to_have_attribute("data-stale", "true")
+    expect(mentor.page.locator("#cache-panel")).to_have_attribute("data-stale", "true")
+    # Writes are refused with a sentence, not sent to fail with "Failed to fetch".
+    mentor.page.locator("button.cell").first.click()
+    expect(mentor.page.locator("#editor")).not_to_be_visible()
+    expect(mentor.page.locator("#notice")).to_contain_text("Not saved: the page is not live")
+    mentor.page.locator("#feed button.kudos").first.click()
+    expect(mentor.page.locator("#notice")).to_contain_text("the page is not live")
+    assert "Failed to fetch" not in mentor.page.locator("#notice").inner_text()
     shoot(viewer.page, "reconnecting.png")
 
     written = json.loads(
@@ -553,6 +565,7 @@ def test_zz_server_restart_both_pages_recover_with_writes_made_meanwhile(
         for slug in written["slugs"]:
             expect(cell(who.page, written["learner"], slug)).to_have_text("● 71")
         expect(who.page.locator("#stale-banner")).to_be_hidden()
+        expect(who.page.locator("#presence-panel")).not_to_have_attribute("data-stale", "true")
     notice = mentor.page.locator("#notice").inner_text()
     assert int(re.search(r"Caught up (\d+)", notice).group(1)) >= len(written["slugs"])
     # Live again: a new write shows on the other page.

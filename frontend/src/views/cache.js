@@ -4,10 +4,20 @@
 import { h, replaceChildren, svg } from "../dom.js";
 import { bytes, ms, percent } from "../format.js";
 
-export const HISTORY_LIMIT = 600;
+// The sparkline's history: one sample every HISTORY_EVERY_S over ten minutes. The REST
+// answer is asked for at that rate (a second-by-second history weighed ~540 KB).
+export const HISTORY_EVERY_S = 10;
+export const HISTORY_SECONDS = 600;
+export const HISTORY_LIMIT = HISTORY_SECONDS / HISTORY_EVERY_S;
 
 function ratioOf(sample) {
   return sample?.window?.hit_ratio ?? sample?.hit_ratio ?? null;
+}
+
+function spanOf(samples) {
+  const seconds = Math.round((Date.parse(samples.at(-1)?.at) - Date.parse(samples[0]?.at)) / 1000);
+  if (!Number.isFinite(seconds)) return `${samples.length} samples`;
+  return seconds >= 120 ? `${Math.round(seconds / 60)} min` : `${seconds} s`;
 }
 
 function sparkline(samples) {
@@ -27,7 +37,7 @@ function sparkline(samples) {
       class: "sparkline",
       role: "img",
       preserveAspectRatio: "none",
-      "aria-label": `Hit ratio over the last ${values.length} s: lowest ${percent(min)}, now ${percent(values[values.length - 1])}`,
+      "aria-label": `Hit ratio over the last ${spanOf(samples)}: lowest ${percent(min)}, now ${percent(values[values.length - 1])}`,
     },
     svg("path", { d, class: "line" }),
   );
@@ -64,7 +74,7 @@ export function renderCache(root, current, history) {
     current.degraded
       ? h("p", { class: "warn-text small", role: "status" }, "Cache degraded: reads go to the database until it is back.")
       : null,
-    sparkline(history.slice(-300)),
+    sparkline(history),
     h("p", { class: "muted small" }, `Backend: ${current.backend ?? "?"} · all-time hit ratio ${current.hit_ratio == null ? "—" : percent(current.hit_ratio)}`),
     families.length > 0
       ? h(

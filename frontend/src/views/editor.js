@@ -3,7 +3,7 @@
 // the moves they may make on their own cells.
 
 import { h, replaceChildren } from "../dom.js";
-import { STATUS_LABEL } from "../format.js";
+import { STATUS_LABEL, dayDate } from "../format.js";
 import { LEARNER_TRANSITIONS, STATUSES } from "../state.js";
 
 /** Return the statuses offered to `role` for a cell now at `status` (current first). */
@@ -58,7 +58,7 @@ export class CellEditor {
       "form",
       { method: "dialog", "aria-labelledby": titleId },
       h("h2", { id: titleId }, `${learner.name} · ${milestone.title}`),
-      h("p", { class: "muted" }, `Expected by week ${milestone.week} (${milestone.due_date})`),
+      h("p", { class: "muted" }, `Expected by week ${milestone.week} (${dayDate(milestone.due_date)})`),
       h("p", { class: "field" }, h("label", { for: "editor-status" }, "Status"), select),
       scoreRow,
       error,

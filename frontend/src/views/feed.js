@@ -2,10 +2,13 @@
 // adds one item instead of redrawing the list.
 
 import { h, replaceChildren } from "../dom.js";
-import { ago, clockTime, eventSummary } from "../format.js";
+import { ago, clockTime, eventSummary, fullTime } from "../format.js";
 import { FEED_SIZE } from "../state.js";
 
 const REACTIONS = new Set(["kudos.added", "comment.added"]);
+// A placeholder for an event this reader may not see (a peer's risk): it advances the
+// seq in state.js but has nothing to show.
+const shown = (event) => event.kind !== "hidden";
 
 export class FeedView {
   /** onKudos(seq) and onComment(seq, text) return promises; failures are shown by the caller. */
@@ -22,7 +25,7 @@ export class FeedView {
   render(state) {
     this.state = state;
     this.items.clear();
-    replaceChildren(this.list, state.feed.map((e) => this.buildItem(e)));
+    replaceChildren(this.list, state.feed.filter(shown).map((e) => this.buildItem(e)));
     replaceChildren(this.root, this.list);
   }
 
@@ -31,7 +34,8 @@ export class FeedView {
   }
 
   buildItem(event) {
-    const text = eventSummary(event, this.titles());
+    const find = (seq) => this.state.feed.find((e) => e.seq === seq) ?? null;
+    const text = eventSummary(event, this.titles(), find);
     // Kudos and comments go on events, not on other kudos or comments (the API refuses).
     const reactable = !REACTIONS.has(event.kind);
     const kudos = h("button", { type: "button", class: "kudos", onclick: () => this.giveKudos(event.seq) });
@@ -76,6 +80,8 @@ export class FeedView {
         input.value = "";
         form.hidden = true;
         toggle.setAttribute("aria-expanded", "false");
+      } catch {
+        // Not sent: the caller said why; the text stays for another try.
       } finally {
         input.disabled = false;
       }
@@ -87,7 +93,7 @@ export class FeedView {
       h(
         "p",
         { class: "meta" },
-        h("time", { datetime: event.at, title: event.at }, clockTime(event.at)),
+        h("time", { datetime: event.at, title: fullTime(event.at) }, clockTime(event.at)),
         h("span", { class: "ago", dataset: { at: event.at } }, ago(event.at, Date.now())),
         h("span", { class: "seq" }, `#${event.seq}`),
         reactable ? kudos : null,
@@ -109,11 +115,12 @@ export class FeedView {
     const mine = this.given.has(event.seq);
     item.kudos.textContent = `★ ${count}`;
     item.kudos.setAttribute("aria-pressed", String(mine));
-    item.kudos.setAttribute("aria-label", `Give kudos to event ${event.seq} (${count} so far)`);
+    // Each name starts with the visible text ("★ 2"), then says what the button does.
+    item.kudos.setAttribute("aria-label", `★ ${count}: give kudos to event ${event.seq} (${count} so far)`);
     item.commentsLabel.textContent = String(event.comments ?? 0);
     item.toggle.setAttribute(
       "aria-label",
-      `Comment on event ${event.seq} (${event.comments ?? 0} comments)`,
+      `✎ ${event.comments ?? 0}: comment on event ${event.seq} (${event.comments ?? 0} comments)`,
     );
   }
 
@@ -129,7 +136,7 @@ export class FeedView {
   update(state, changes) {
     this.state = state;
     for (const event of changes.feed) {
-      if (this.items.has(event.seq)) continue;
+      if (this.items.has(event.seq) || !shown(event)) continue;
       this.list.prepend(this.buildItem(event));
     }
     while (this.list.children.length > FEED_SIZE) {

@@ -5,7 +5,7 @@
 // between cells; Enter or Space opens the editor of an editable cell.
 
 import { h, replaceChildren } from "../dom.js";
-import { cellDescription, cellText, percent } from "../format.js";
+import { cellDescription, cellText, dayDate, percent } from "../format.js";
 import { learnerCompletion } from "../state.js";
 
 /** Return learner ids in display order: by name, or by completion (then name). */
@@ -60,7 +60,7 @@ export class MatrixView {
     const milestoneHeaders = state.milestones.map((m) =>
       h(
         "th",
-        { scope: "col", class: "col-ms", title: `${m.title}: expected by week ${m.week} (${m.due_date})` },
+        { scope: "col", class: "col-ms", title: `${m.title}: expected by week ${m.week} (${dayDate(m.due_date)})` },
         h("span", { class: "ms-title" }, m.title),
         h("span", { class: "ms-week" }, `w${m.week}`),
       ),
@@ -118,7 +118,9 @@ export class MatrixView {
     if (online) {
       parts.push(h("span", { class: "online", title: "Viewing now" }, "●", h("span", { class: "sr-only" }, " online now")));
     }
-    if (learner.at_risk) {
+    // A peer's risk is private to a learner (at_risk null): their row shows status only.
+    const atRisk = learner.at_risk === true;
+    if (atRisk) {
       const tipId = `risk-tip-${learner.id}`;
       parts.push(
         h(
@@ -131,7 +133,7 @@ export class MatrixView {
       );
     }
     replaceChildren(row.nameCell, parts);
-    row.tr.classList.toggle("at-risk", learner.at_risk);
+    row.tr.classList.toggle("at-risk", atRisk);
     row.tr.classList.toggle("mine", this.canEdit(learner.id) === "own");
     row.pctCell.textContent = percent(learnerCompletion(learner, this.state.milestones));
   }
@@ -152,7 +154,8 @@ export class MatrixView {
     button.textContent = cellText(shown);
     button.setAttribute(
       "aria-label",
-      `${learner.name}, ${milestone.title}: ${cellDescription(shown)}${pending ? " (saving)" : ""}`,
+      // The name carries the visible text ("▲ Sub") so speech input can say what is seen.
+      `${learner.name}, ${milestone.title}: ${cellText(shown)}, ${cellDescription(shown)}${pending ? " (saving)" : ""}`,
     );
     if (editable) button.removeAttribute("aria-disabled");
     else button.setAttribute("aria-disabled", "true");
@@ -227,8 +230,12 @@ export class MatrixView {
       th.setAttribute("aria-sort", sort);
       const button = th.querySelector("button");
       const arrow = sort === "ascending" ? " ↑" : sort === "descending" ? " ↓" : "";
-      button.textContent = `${key === "name" ? "Learner" : "Done"}${arrow}`;
-      button.setAttribute("aria-label", `Sort by ${key === "name" ? "name" : "completion"}`);
+      // The visible word starts the accessible name; what the button does follows it.
+      replaceChildren(
+        button,
+        `${key === "name" ? "Learner" : "Done"}${arrow}`,
+        h("span", { class: "sr-only" }, ` (sort by ${key === "name" ? "name" : "completion"})`),
+      );
     }
   }
 

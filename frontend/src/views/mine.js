@@ -1,7 +1,7 @@
 // A learner's own view: their milestones with the week each is expected by, and what is next.
 
 import { h, replaceChildren } from "../dom.js";
-import { STATUS_LABEL, cellText, percent } from "../format.js";
+import { STATUS_LABEL, cellText, dayDate, percent } from "../format.js";
 import { nextMilestone } from "../risk.js";
 import { LEARNER_TRANSITIONS, learnerCompletion } from "../state.js";
 
@@ -19,7 +19,7 @@ export function renderMine(root, state, learnerId, { onMove, today }) {
     ? h(
         "div",
         { class: "next" },
-        h("p", {}, h("strong", {}, "Next: "), `${next.title} — expected by week ${next.week} (${next.due_date})`,
+        h("p", {}, h("strong", {}, "Next: "), `${next.title} — expected by week ${next.week} (${dayDate(next.due_date)})`,
           next.due_date < today ? h("span", { class: "late" }, " · overdue") : null),
         h(
           "p",
@@ -42,7 +42,7 @@ export function renderMine(root, state, learnerId, { onMove, today }) {
       { class: `mine-item s-${cell.status}${late ? " late" : ""}`, dataset: { milestone: m.slug } },
       h("span", { class: "mine-status", "aria-hidden": "true" }, cellText(cell)),
       h("span", { class: "mine-title" }, m.title),
-      h("span", { class: "mine-week" }, `week ${m.week} · ${m.due_date}`),
+      h("span", { class: "mine-week" }, `week ${m.week} · ${dayDate(m.due_date)}`),
       h(
         "span",
         { class: "sr-only" },
@@ -57,6 +57,6 @@ export function renderMine(root, state, learnerId, { onMove, today }) {
       ? h("p", { class: "warn-text" }, `At risk: ${learner.risk_reasons.join("; ")}`)
       : h("p", { class: "ok-text" }, "On track"),
     nextBlock,
-    h("ol", { class: "mine", "aria-label": "My milestones" }, rows),
+    h("ol", { class: "mine-list", "aria-label": "My milestones" }, rows),
   );
 }

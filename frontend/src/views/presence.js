@@ -22,7 +22,7 @@ export function renderPresence(root, state, me) {
   const entries = state.presence;
   const items = entries.map((entry) => {
     const learner = learnerOfEntry(state, entry);
-    const atRisk = Boolean(learner?.at_risk);
+    const atRisk = learner?.at_risk === true; // null: a peer's risk, not this viewer's to know
     const you = me && entry.user.id === me.id;
     const label = `${entry.user.name}${you ? " (you)" : ""}, ${entry.role}${atRisk ? ", at risk" : ""}`;
     return h(

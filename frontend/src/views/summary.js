@@ -1,7 +1,7 @@
 // The header figures: cohort completion, on track / at risk, time of the last event.
 
 import { replaceChildren, h } from "../dom.js";
-import { ago, clockTime, percent } from "../format.js";
+import { ago, clockTime, fullTime, percent } from "../format.js";
 
 export function renderSummary(root, state, now) {
   const s = state.stats;
@@ -17,7 +17,7 @@ export function renderSummary(root, state, now) {
       figure("At risk", String(s.at_risk), null, s.at_risk > 0 ? "warn" : ""),
       figure(
         "Last event",
-        h("time", { datetime: state.lastEventAt ?? "" }, clockTime(state.lastEventAt)),
+        h("time", { datetime: state.lastEventAt ?? "", title: fullTime(state.lastEventAt) }, clockTime(state.lastEventAt, { zone: true })),
         state.lastEventAt ? h("span", { class: "muted small" }, ` ${ago(state.lastEventAt, now)}`) : null,
       ),
     ),

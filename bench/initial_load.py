@@ -1,0 +1,77 @@
+"""The mentor page's initial load: API bytes on the wire and time to "Live", per server.
+
+Give it one or more running servers (e.g. the code before and after a change, each from
+its own checkout: `python -m dashboard.serve --port 8001`); it signs in as each in turn,
+alternating, in one run, with Debian's Chromium through Playwright, and prints a table:
+
+    .venv/bin/python bench/initial_load.py --url http://127.0.0.1:8001 \
+        --url http://127.0.0.1:8002 --rounds 5
+
+Bytes are the encoded (on the wire) body plus headers of every `/api/` answer the page
+fetched from the sign-in until one second after its badge said Live; the time is from
+the sign-in's submit to the badge saying Live.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+from playwright.sync_api import Request, sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+def measure(browser, url: str, user: str) -> tuple[int, int, float]:
+    """Return (API bytes on the wire, answers, seconds from sign-in to Live)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    sizes: dict[str, int] = {}
+
+    def on_finished(request: Request) -> None:
+        if "/api/" in request.url:
+            wire = request.sizes()
+            sizes[request.url] = wire["responseBodySize"] + wire["responseHeadersSize"]
+
+    try:
+        page = context.new_page()
+        page.on("requestfinished", on_finished)
+        page.goto(f"{url}/login/")
+        page.fill("#id_username", user)
+        page.fill("#id_password", user)
+        started = time.monotonic()
+        page.click("button[type=submit]")
+        page.wait_for_selector("#connection[data-state=live]", timeout=60_000)
+        to_live = time.monotonic() - started
+        page.wait_for_timeout(1000)
+        return sum(sizes.values()), len(sizes), to_live
+    finally:
+        context.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", action="append", required=True, help="a running server")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--user", default="mentor", help="demo login (password = name)")
+    args = parser.parse_args()
+    results: dict[str, list[tuple[int, int, float]]] = {url: [] for url in args.url}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--headless"])
+        for _ in range(args.rounds):
+            for url in args.url:
+                results[url].append(measure(browser, url, args.user))
+        browser.close()
+    print("| server | API answers | API bytes on the wire | sign-in to Live, ms (median / max) |")
+    print("|---|---|---|---|")
+    for url, runs in results.items():
+        wire = statistics.median(r[0] for r in runs)
+        times = [r[2] * 1000 for r in runs]
+        print(
+            f"| {url} | {runs[0][1]} | {wire / 1024:.1f} KB | "
+            f"{statistics.median(times):.0f} / {max(times):.0f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
