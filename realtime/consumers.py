@@ -274,9 +274,13 @@ class LiveConsumer(AsyncConsumer):
         if not isinstance(topic, str):
             raise ClientError(protocol.ERR_BAD_FRAME, "subscribe needs a topic.")
         if since is not None and (
-            isinstance(since, bool) or not isinstance(since, int) or since < 0
+            isinstance(since, bool)
+            or not isinstance(since, int)
+            or not 0 <= since <= protocol.MAX_SEQ
         ):
-            raise ClientError(protocol.ERR_BAD_FRAME, "since is a seq (an integer >= 0) or null.")
+            raise ClientError(
+                protocol.ERR_BAD_FRAME, "since is a seq (an integer from 0 to 2^62) or null."
+            )
         if not self.subscribes.allow():
             raise ClientError(protocol.ERR_RATE_LIMITED, "Too many subscribes; wait a moment.")
         if topic not in conn.subs and len(conn.subs) >= int(settings.WS_MAX_TOPICS):

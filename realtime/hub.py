@@ -647,7 +647,7 @@ class Hub:
             replay = None if since is None else []
         elif since is None or (
             budget is not None
-            and not budget.allow(live_head - since if live_head is not None else 1)
+            and not budget.allow(max(1, live_head - since) if live_head is not None else 1)
         ):
             # No replay asked, or this socket replayed too much lately (a client that
             # loops subscribe/unsubscribe): recovered false, the client loads a snapshot.

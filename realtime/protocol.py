@@ -244,6 +244,9 @@ CLOSE_GOING_AWAY = 1001  # idle for too long, or the server is stopping
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_SLOW_CONSUMER = 4408
 
+# The largest seq a client may name (as the REST API's ``after``): larger ones are bad frames.
+MAX_SEQ = 2**62
+
 # Error codes of ``error`` frames.
 ERR_BAD_FRAME = "bad_frame"
 ERR_UNKNOWN_TYPE = "unknown_type"

@@ -285,6 +285,9 @@ async def test_unknown_type_is_unknown_type_with_ref(sockets):
         {"type": "subscribe", "topic": "cohort:1", "since": "x"},
         {"type": "subscribe", "topic": "cohort:1", "since": -1},
         {"type": "subscribe", "topic": "cohort:1", "since": True},
+        # Past the largest seq (as REST's ``after``): once a crash in the replay budget.
+        {"type": "subscribe", "topic": "cohort:1", "since": 2**62 + 1},
+        {"type": "subscribe", "topic": "cohort:1", "since": 10**4000},
         {"no": "type"},
     ],
 )
