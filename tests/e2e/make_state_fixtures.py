@@ -120,9 +120,7 @@ def record() -> dict:
     first = send(mentor, "post", f"/api/cohorts/{cid}/events/{before['seq'] + 1}/kudos/")
     send(learner, "post", f"/api/cohorts/{cid}/events/{first['event']}/kudos/")
     # The newest event in the snapshot's feed that takes kudos (not itself kudos or a comment).
-    reactable = next(
-        e for e in before["feed"] if e["kind"] not in ("kudos.added", "comment.added")
-    )
+    reactable = next(e for e in before["feed"] if e["kind"] not in ("kudos.added", "comment.added"))
     send(learner, "post", f"/api/cohorts/{cid}/events/{reactable['seq']}/kudos/")
     send(
         mentor,
