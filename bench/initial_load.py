@@ -9,7 +9,10 @@ alternating, in one run, with Debian's Chromium through Playwright, and prints a
 
 Bytes are the encoded (on the wire) body plus headers of every `/api/` answer the page
 fetched from the sign-in until one second after its badge said Live; the time is from
-the sign-in's submit to the badge saying Live.
+the sign-in's submit to the badge saying Live. CLS is the dashboard page's cumulative
+layout shift (every shift not caused by input, summed) from its first paint until
+``--settle`` seconds after Live, with the demo simulator's live updates arriving meanwhile
+if the server runs it (the target is 0.05 or less).
 """
 
 from __future__ import annotations
@@ -21,11 +24,19 @@ import time
 from playwright.sync_api import Request, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
+# Sums every layout shift not caused by input on each page the context opens.
+CLS_OBSERVER = """
+window.__cls = 0;
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) if (!entry.hadRecentInput) window.__cls += entry.value;
+}).observe({ type: "layout-shift", buffered: true });
+"""
 
 
-def measure(browser, url: str, user: str) -> tuple[int, int, float]:
-    """Return (API bytes on the wire, answers, seconds from sign-in to Live)."""
+def measure(browser, url: str, user: str, settle: float) -> tuple[int, int, float, float]:
+    """Return (API bytes on the wire, answers, seconds from sign-in to Live, CLS)."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.add_init_script(CLS_OBSERVER)
     sizes: dict[str, int] = {}
 
     def on_finished(request: Request) -> None:
@@ -44,7 +55,9 @@ def measure(browser, url: str, user: str) -> tuple[int, int, float]:
         page.wait_for_selector("#connection[data-state=live]", timeout=60_000)
         to_live = time.monotonic() - started
         page.wait_for_timeout(1000)
-        return sum(sizes.values()), len(sizes), to_live
+        wire = sum(sizes.values())
+        page.wait_for_timeout(max(0.0, settle - 1) * 1000)
+        return wire, len(sizes), to_live, page.evaluate("window.__cls")
     finally:
         context.close()
 
@@ -54,22 +67,27 @@ def main() -> None:
     parser.add_argument("--url", action="append", required=True, help="a running server")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--user", default="mentor", help="demo login (password = name)")
+    parser.add_argument("--settle", type=float, default=5.0, help="seconds after Live for CLS")
     args = parser.parse_args()
-    results: dict[str, list[tuple[int, int, float]]] = {url: [] for url in args.url}
+    results: dict[str, list[tuple[int, int, float, float]]] = {url: [] for url in args.url}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--headless"])
         for _ in range(args.rounds):
             for url in args.url:
-                results[url].append(measure(browser, url, args.user))
+                results[url].append(measure(browser, url, args.user, args.settle))
         browser.close()
-    print("| server | API answers | API bytes on the wire | sign-in to Live, ms (median / max) |")
-    print("|---|---|---|---|")
+    print(
+        "| server | API answers | API bytes on the wire | sign-in to Live, ms (median / max) "
+        "| CLS (median / max) |"
+    )
+    print("|---|---|---|---|---|")
     for url, runs in results.items():
         wire = statistics.median(r[0] for r in runs)
         times = [r[2] * 1000 for r in runs]
         print(
             f"| {url} | {runs[0][1]} | {wire / 1024:.1f} KB | "
-            f"{statistics.median(times):.0f} / {max(times):.0f} |"
+            f"{statistics.median(times):.0f} / {max(times):.0f} | "
+            f"{statistics.median(r[3] for r in runs):.3f} / {max(r[3] for r in runs):.3f} |"
         )
 
 

@@ -72,10 +72,16 @@ def test_eight_hours_of_the_demo_stay_steady_and_believable(demo):
             assert start - 0.05 <= completion <= start + 0.12, (cohort.name, hour, completion)
             assert completion < 0.9
             if hour > 1:  # the seeded stalled learners have come back by then
-                assert 0.02 <= len(at_risk) / learners <= 0.45, (cohort.name, hour, at_risk)
+                # A moment's share moves with a few learners of 40 (a 20-minute trip away
+                # is 2.5 %): never half the cohort, and each hour's mean in the band.
+                assert 0.02 <= len(at_risk) / learners <= 0.5, (cohort.name, hour, at_risk)
             fell_behind |= at_risk - previous
             recovered |= previous - at_risk
             previous = at_risk
+        for first in range(4, len(quarters), 4):  # hours 2 to 8
+            hour = quarters[first : first + 4]
+            share = sum(len(at_risk) for _, _, at_risk, _ in hour) / len(hour) / learners
+            assert 0.05 <= share <= 0.4, (cohort.name, hour[-1][0], share)
         assert len(fell_behind) >= 5 and len(recovered) >= 5, cohort.name
         changes = quarters[-1][3]
         assert changes["progress:submitted"] > 100  # work goes on all day
