@@ -19,7 +19,7 @@ from typing import Any
 APPLICATION = "dashboard.asgi:application"
 
 #: uvicorn's options, as the keyword arguments of ``uvicorn.Config``; ``flags()`` turns
-#: them into its command line. Why each one: docs/performance.md (Realtime) and
+#: them into its command line. Why each one: docs/performance.md (The fan-out) and
 #: docs/realtime.md.
 OPTIONS: dict[str, Any] = {
     "loop": "uvloop",
