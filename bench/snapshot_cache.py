@@ -24,6 +24,7 @@ import asyncio
 import json
 import os
 import random
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -129,7 +130,7 @@ def _env(**extra: str) -> dict[str, str]:
         "SQLITE_PATH": SQLITE,
         "DEBUG": "0",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SECRET_KEY": "bench-only-secret-key-bench-only-secret-key-bench-only",
+        "SECRET_KEY": secrets.token_urlsafe(50),  # DEBUG off refuses a weak key
         "LOG_LEVEL": "WARNING",
         "WRITE_THROTTLE": "off",
         "SIMULATE": "0",
