@@ -66,6 +66,7 @@ const matrix = new MatrixView($("matrix"), {
 });
 const editor = new CellEditor($("editor"), { onSave: (change) => writes.saveCell(change) });
 const feed = new FeedView($("feed"), {
+  tools: $("feed-tools"),
   onKudos: (seq) => writes.giveKudos(seq),
   onComment: (seq, text) => writes.addComment(seq, text),
 });
