@@ -15,6 +15,7 @@ import { createWrites } from "./writes.js";
 import { renderCache, HISTORY_LIMIT, HISTORY_EVERY_S } from "./views/cache.js";
 import { renderBars, renderTimeline } from "./views/charts.js";
 import { CellEditor } from "./views/editor.js";
+import { showExport, watchPrint } from "./views/export.js";
 import { FeedView } from "./views/feed.js";
 import { MatrixView } from "./views/matrix.js";
 import { renderMine } from "./views/mine.js";
@@ -262,6 +263,7 @@ async function loadCohort(cohortId) {
   app.learnerId = membership?.learner ?? null;
   document.body.dataset.role = app.role ?? "";
   $("mine-panel").hidden = app.role !== "learner";
+  showExport($("export-csv"), app.role, cohortId);
   history.replaceState(null, "", `#cohort=${cohortId}`);
   try {
     const snapshot = await api.snapshot(cohortId);
@@ -352,6 +354,7 @@ async function boot() {
     onVisible: () => verifySession(),
     onNetwork: (online) => dispatch({ type: "network", online }),
   });
+  watchPrint($("print-stamp"), () => state()?.cohort.name);
   app.me = await api.me();
   $("whoami").textContent = app.me.name;
   app.cohorts = await api.cohorts();

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import Person, unexpected
+from tests.e2e.conftest import Person, shoot, unexpected
 
 pytestmark = pytest.mark.e2e
 
@@ -194,6 +194,7 @@ def test_print_shows_the_matrix_without_controls_with_cohort_and_time(person) ->
         }"""
     )
     assert box == {"overflow": "visible", "clipped": False, "position": "static"}, box
+    shoot(page, "print.png", full_page=True)
     page.emulate_media(media="screen")
     expect(page.locator("#cohort-picker")).to_be_visible()
     expect(page.locator("#print-stamp")).to_be_hidden()
