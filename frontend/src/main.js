@@ -20,6 +20,7 @@ import { FeedView } from "./views/feed.js";
 import { MatrixView } from "./views/matrix.js";
 import { renderMine } from "./views/mine.js";
 import { renderPresence } from "./views/presence.js";
+import { showProgram } from "./views/program.js";
 import { notify, renderConnection, renderSessionEnded } from "./views/status.js";
 import { renderSummary } from "./views/summary.js";
 
@@ -374,6 +375,7 @@ async function boot() {
   });
   await loadCohort(first.id);
   if (app.cache.allowed) loadCache();
+  if (app.me.is_staff) showProgram($("program-panel"), $("program"), api.programOverview);
   app.socket.start();
   renderFooter();
   startTimers();

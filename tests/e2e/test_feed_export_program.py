@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Person, shoot, unexpected
+from tests.e2e.test_trust import serious_axe_violations
 
 pytestmark = pytest.mark.e2e
 
@@ -198,3 +200,54 @@ def test_print_shows_the_matrix_without_controls_with_cohort_and_time(person) ->
     page.emulate_media(media="screen")
     expect(page.locator("#cohort-picker")).to_be_visible()
     expect(page.locator("#print-stamp")).to_be_hidden()
+
+
+# --------------------------------------------------------------------------------------
+# The program view (staff)
+# --------------------------------------------------------------------------------------
+
+
+def test_staff_compare_cohorts_at_the_same_week(person) -> None:
+    staff = person("admin", bypass_csp=True)  # to inject axe-core
+    page = staff.page
+    panel = page.locator("#program-panel")
+    expect(panel).to_be_visible()
+    status, overview = staff.api("GET", "/api/program/overview/", None)
+    assert status == 200
+    rows = panel.locator("tbody tr")
+    expect(rows).to_have_count(len(overview["cohorts"]))
+    for cohort in overview["cohorts"]:
+        expect(panel.locator(f'tbody tr[data-cohort="{cohort["id"]}"] th')).to_have_text(
+            cohort["name"]
+        )
+    chart = panel.get_by_role("img", name="Completion by program week")
+    expect(chart).to_be_visible()
+    assert chart.locator("path.cohort-line").count() == len(overview["cohorts"])
+    # Another week: the table and the chart's words follow.
+    week = page.locator("#program-week")
+    weeks = week.locator("option").count()
+    assert weeks >= 1
+    week.select_option("1")
+    expect(panel.locator("thead")).to_contain_text("At end of week 1")
+    expect(chart).to_have_attribute("aria-label", re.compile("At the end of week 1: "))
+    slow = overview["slowest_milestones"]
+    if slow:
+        expect(panel.locator(".slowest li").first).to_contain_text(slow[0]["title"])
+    shoot(page, "program-staff.png", full_page=True)
+    panel.scroll_into_view_if_needed()
+    assert serious_axe_violations(page) == []
+    assert unexpected(staff.errors) == []
+
+
+def test_a_mentor_has_no_program_view_and_never_asks_for_it(person) -> None:
+    asked: list[str] = []
+    mentor = person(
+        "mentor",
+        before=lambda page: page.on(
+            "request", lambda r: asked.append(r.url) if "/api/program/" in r.url else None
+        ),
+    )
+    expect(mentor.page.locator("#program-panel")).to_be_hidden()
+    mentor.page.wait_for_timeout(300)
+    assert asked == []
+    assert mentor.api("GET", "/api/program/overview/", None)[0] == 403
