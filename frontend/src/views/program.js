@@ -150,7 +150,7 @@ export class ProgramView {
               { dataset: { cohort: String(r.id) } },
               h("th", { scope: "row" }, r.name),
               h("td", { class: "num" }, r.week === 0 ? "not started" : String(r.week)),
-              h("td", { class: "num" }, r.atWeek === null ? h("span", { class: "muted" }, "not there yet") : percent(r.atWeek)),
+              h("td", { class: "num" }, r.atWeek === null ? h("span", { class: "muted" }, "not there yet") : [miniBar(r.atWeek), percent(r.atWeek)]),
               h("td", { class: "num" }, percent(r.completion), r.behind ? h("span", { class: "warn-text" }, " ▼ behind") : null),
               h("td", { class: "num" }, percent(r.expected)),
               h("td", { class: "num ok-text" }, String(r.onTrack)),
@@ -171,6 +171,13 @@ export class ProgramView {
       slow.map((m) => h("li", {}, h("strong", {}, m.title), `: median ${lateWords(m.median_days_late)}`)),
     );
   }
+}
+
+/** A bar in the per-milestone chart's style; the figure beside it says the same. */
+function miniBar(ratio) {
+  const done = h("span", { class: "seg s-completed" });
+  done.style.width = `${Math.min(1, Math.max(0, ratio)) * 100}%`;
+  return h("span", { class: "bar mini", "aria-hidden": "true" }, done);
 }
 
 function marker(line, cx, cy) {
