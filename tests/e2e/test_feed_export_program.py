@@ -76,6 +76,7 @@ def test_feed_holds_new_items_while_hovered_counts_them_then_shows_them(person) 
     expect(page.locator("#feed-new")).to_be_visible()
     expect(page.locator("#seq")).to_have_text(f"seq {top + 3}")
     assert newest_seq(page) == top  # nothing inserted under the pointer
+    shoot(page, "feed-held.png")
     page.mouse.move(5, 5)  # the pointer leaves the feed
     expect(page.locator("#feed li.feed-item").first).to_have_attribute("data-seq", str(top + 3))
     expect(page.locator("#feed-new")).to_be_hidden()

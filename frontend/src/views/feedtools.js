@@ -20,7 +20,7 @@ export class FeedTools {
     this.kind.addEventListener("change", changed);
     this.learner.addEventListener("change", changed);
     this.held = h("button", { type: "button", id: "feed-new", class: "feed-new", hidden: true, onclick: onShowHeld });
-    this.paused = h("span", { class: "feed-paused", hidden: true }, "⏸ Paused while you read");
+    this.paused = h("span", { class: "feed-paused", hidden: true }, "⏸ Paused");
     /** Placed by the feed above its list. */
     this.pill = h("p", { class: "feed-pill", "aria-live": "polite" }, this.held, this.paused);
     replaceChildren(
