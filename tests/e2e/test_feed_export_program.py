@@ -163,6 +163,16 @@ def test_mentor_downloads_the_cohort_as_csv(person) -> None:
     assert unexpected(mentor.errors) == []
 
 
+def test_the_download_follows_the_cohort_shown(person) -> None:
+    staff = person("admin")
+    page = staff.page
+    link = page.get_by_role("link", name="Download CSV")
+    expect(link).to_have_attribute("href", "/api/cohorts/1/export.csv")
+    page.select_option("#cohort-picker", "2")
+    expect(page.locator("#cohort-title")).not_to_contain_text("Cohort 7")
+    expect(link).to_have_attribute("href", "/api/cohorts/2/export.csv")
+
+
 def test_a_learner_has_no_download_button(person) -> None:
     learner = person("learner")
     expect(learner.page.locator("#export-csv")).to_be_hidden()
