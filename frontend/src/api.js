@@ -73,6 +73,7 @@ export const api = {
   kudos: (cohortId, seq) => request("POST", `/api/cohorts/${cohortId}/events/${seq}/kudos/`),
   comment: (cohortId, seq, text) =>
     request("POST", `/api/cohorts/${cohortId}/events/${seq}/comments/`, { text }),
+  programOverview: () => request("GET", "/api/program/overview/"),
   cacheMetrics: ({ history = 600, every = 10 } = {}) =>
     request("GET", `/api/metrics/cache/?history=${history}&every=${every}`),
 };

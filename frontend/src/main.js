@@ -15,10 +15,12 @@ import { createWrites } from "./writes.js";
 import { renderCache, HISTORY_LIMIT, HISTORY_EVERY_S } from "./views/cache.js";
 import { renderBars, renderTimeline } from "./views/charts.js";
 import { CellEditor } from "./views/editor.js";
+import { showExport, watchPrint } from "./views/export.js";
 import { FeedView } from "./views/feed.js";
 import { MatrixView } from "./views/matrix.js";
 import { renderMine } from "./views/mine.js";
 import { renderPresence } from "./views/presence.js";
+import { showProgram } from "./views/program.js";
 import { notify, renderConnection, renderSessionEnded } from "./views/status.js";
 import { renderSummary } from "./views/summary.js";
 
@@ -66,6 +68,7 @@ const matrix = new MatrixView($("matrix"), {
 });
 const editor = new CellEditor($("editor"), { onSave: (change) => writes.saveCell(change) });
 const feed = new FeedView($("feed"), {
+  tools: $("feed-tools"),
   onKudos: (seq) => writes.giveKudos(seq),
   onComment: (seq, text) => writes.addComment(seq, text),
 });
@@ -261,6 +264,7 @@ async function loadCohort(cohortId) {
   app.learnerId = membership?.learner ?? null;
   document.body.dataset.role = app.role ?? "";
   $("mine-panel").hidden = app.role !== "learner";
+  showExport($("export-csv"), app.role, cohortId);
   history.replaceState(null, "", `#cohort=${cohortId}`);
   try {
     const snapshot = await api.snapshot(cohortId);
@@ -351,6 +355,7 @@ async function boot() {
     onVisible: () => verifySession(),
     onNetwork: (online) => dispatch({ type: "network", online }),
   });
+  watchPrint($("print-stamp"), () => state()?.cohort.name);
   app.me = await api.me();
   $("whoami").textContent = app.me.name;
   app.cohorts = await api.cohorts();
@@ -370,6 +375,7 @@ async function boot() {
   });
   await loadCohort(first.id);
   if (app.cache.allowed) loadCache();
+  if (app.me.is_staff) showProgram($("program-panel"), $("program"), api.programOverview);
   app.socket.start();
   renderFooter();
   startTimers();

@@ -1,9 +1,12 @@
 // The live feed, newest first: kudos and comments are given in place, and a new event
-// adds one item instead of redrawing the list.
+// adds one item instead of redrawing the list. While the pointer or keyboard focus is in
+// the list, new events are held and counted ("3 new"), not inserted under the reader;
+// the list shows what the filter (kind, learner) keeps. The logic is in feedfilter.js.
 
 import { h, replaceChildren } from "../dom.js";
+import { feedFilter, feedPause, heldCount, isPaused, matchesFilter, moveReader, receive, releaseHeld } from "../feedfilter.js";
 import { ago, clockTime, eventSummary, fullTime } from "../format.js";
-import { FEED_SIZE } from "../state.js";
+import { FeedTools } from "./feedtools.js";
 
 const REACTIONS = new Set(["kudos.added", "comment.added"]);
 // A placeholder for an event this reader may not see (a peer's risk): it advances the
@@ -12,21 +15,94 @@ const shown = (event) => event.kind !== "hidden";
 
 export class FeedView {
   /** onKudos(seq) and onComment(seq, text) return promises; failures are shown by the caller. */
-  constructor(root, { onKudos, onComment }) {
+  constructor(root, { onKudos, onComment, tools = null }) {
     this.root = root;
     this.onKudos = onKudos;
     this.onComment = onComment;
     this.items = new Map(); // seq -> {li, kudos, comments, thread}
     this.given = new Set(); // seqs this user has given kudos to (this page's knowledge)
-    this.list = h("ol", { class: "feed", "aria-label": "Activity, newest first" });
+    this.list = h("ol", { class: "feed", "aria-label": "Activity, newest first", tabindex: "-1" });
     this.state = null;
+    this.filter = feedFilter();
+    this.pause = feedPause();
+    this.tools = tools
+      ? new FeedTools(tools, { onFilter: (filter) => this.setFilter(filter), onShowHeld: () => this.showHeld() })
+      : null;
+    this.watchReader();
+  }
+
+  /**
+   * Pause while the pointer is over the feed or keyboard focus is in it (not a mouse
+   * click's focus): the list and the "3 new" button over it, so pressing it keeps the pause.
+   */
+  watchReader() {
+    const move = (where, inside) => {
+      const { pause, release } = moveReader(this.pause, where, inside);
+      this.pause = pause;
+      this.insert(release);
+    };
+    this.root.addEventListener("pointerenter", () => move("pointer", true));
+    this.root.addEventListener("pointerleave", () => move("pointer", false));
+    this.root.addEventListener("focusin", (e) => move("focus", e.target.matches(":focus-visible")));
+    this.root.addEventListener("focusout", (e) => {
+      if (!this.root.contains(e.relatedTarget)) move("focus", false);
+    });
+  }
+
+  find(seq) {
+    return this.state?.feed.find((e) => e.seq === seq) ?? null;
+  }
+
+  keeps(event) {
+    return shown(event) && matchesFilter(event, this.filter, (seq) => this.find(seq));
   }
 
   render(state) {
     this.state = state;
     this.items.clear();
-    replaceChildren(this.list, state.feed.filter(shown).map((e) => this.buildItem(e)));
-    replaceChildren(this.root, this.list);
+    this.pause = { ...this.pause, held: [] }; // the snapshot's feed has them all
+    replaceChildren(this.list, state.feed.filter((e) => this.keeps(e)).map((e) => this.buildItem(e)));
+    if (this.list.parentNode !== this.root) replaceChildren(this.root, this.tools?.pill, this.list);
+    this.tools?.setLearners(state);
+    this.showCount();
+  }
+
+  /** Show only what `filter` keeps ({kind, learner}); the whole list is redrawn (50 at most). */
+  setFilter(filter) {
+    this.filter = filter;
+    if (this.state) this.render(this.state);
+  }
+
+  /** Show the held events now (the "3 new" button), at the top of the list. */
+  showHeld() {
+    // The button hides once pressed: focus goes to the list, so it stays in the feed.
+    if (this.root.contains(document.activeElement)) this.list.focus({ preventScroll: true });
+    const { pause, release } = releaseHeld(this.pause);
+    this.pause = pause;
+    this.insert(release);
+    this.list.scrollTop = 0;
+  }
+
+  showCount() {
+    this.tools?.setHeld(heldCount(this.pause, this.filter, (seq) => this.find(seq)), isPaused(this.pause));
+  }
+
+  /** Add `events` (oldest first) that are still in the feed and kept; drop what left it. */
+  insert(events) {
+    if (!this.state) return;
+    const inFeed = new Set(this.state.feed.map((e) => e.seq));
+    for (const event of events) {
+      if (this.items.has(event.seq) || !inFeed.has(event.seq) || !this.keeps(event)) continue;
+      this.list.prepend(this.buildItem(event));
+    }
+    if (!isPaused(this.pause)) {
+      for (const [seq, item] of this.items) {
+        if (inFeed.has(seq)) continue;
+        item.li.remove();
+        this.items.delete(seq);
+      }
+    }
+    this.showCount();
   }
 
   titles() {
@@ -34,8 +110,7 @@ export class FeedView {
   }
 
   buildItem(event) {
-    const find = (seq) => this.state.feed.find((e) => e.seq === seq) ?? null;
-    const text = eventSummary(event, this.titles(), find);
+    const text = eventSummary(event, this.titles(), (seq) => this.find(seq));
     // Kudos and comments go on events, not on other kudos or comments (the API refuses).
     const reactable = !REACTIONS.has(event.kind);
     const kudos = h("button", { type: "button", class: "kudos", onclick: () => this.giveKudos(event.seq) });
@@ -132,18 +207,13 @@ export class FeedView {
     );
   }
 
-  /** Show new events and changed counts; older items fall off past FEED_SIZE. */
+  /** Show new events (or hold them while paused) and changed counts; older items fall off. */
   update(state, changes) {
     this.state = state;
-    for (const event of changes.feed) {
-      if (this.items.has(event.seq) || !shown(event)) continue;
-      this.list.prepend(this.buildItem(event));
-    }
-    while (this.list.children.length > FEED_SIZE) {
-      const last = this.list.lastElementChild;
-      this.items.delete(Number(last.dataset.seq));
-      last.remove();
-    }
+    const { pause, show } = receive(this.pause, changes.feed.filter(shown));
+    this.pause = pause;
+    this.insert(show);
+    if (changes.added.length > 0 || changes.cohort) this.tools?.setLearners(state);
     const bySeq = new Map(state.feed.map((e) => [e.seq, e]));
     for (const seq of new Set(changes.counts)) {
       const item = this.items.get(seq);
