@@ -25,7 +25,7 @@ OPTIONS: dict[str, Any] = {
     "loop": "uvloop",
     "http": "httptools",
     # The WebSocket implementation measured fastest on the fan-out path; the hub writes
-    # pre-encoded frames straight to its transports (realtime/hub.py).
+    # pre-encoded frames straight to its transports (realtime/fanout.py, realtime/connection.py).
     "ws": "websockets-sansio",
     # The spec's 64 KiB frame limit: a larger frame closes the socket with 1009.
     "ws_max_size": 65536,

@@ -1,44 +1,41 @@
-"""The wire: every event and frame shape, declared once.
+"""The wire: every event, frame and layer message shape, declared once.
 
 REST serialises events with ``event_payload`` and the WebSocket layer sends the same dicts,
-so an event looks the same wherever a client meets it.
+so an event looks the same wherever a client meets it. Here are, in both directions:
+
+- server frames (``welcome``, ``subscribed``, ``event``, ``events``, ``presence``,
+  ``metrics``, ``pong``, ``unsubscribed``, ``error``) and their encoders;
+- client frames (``auth``, ``subscribe``, ``unsubscribe``, ``ping``), parsed by
+  ``parse_client_frame`` into typed dicts or a ``FrameError`` with its code;
+- the channel-layer messages between publishers and hubs (``rt.event``, ``rt.presence``,
+  ``rt.metrics``, ``rt.probe``) and their groups;
+- topic names, close codes and error codes.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
-from django.utils import timezone
+# The domain's formats (dashboard/formats.py), re-exported for the importers of the old
+# names in dashboard/graphql.
+from dashboard.formats import display_name as display_name
+from dashboard.formats import iso_ms as iso_ms
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-    from dashboard.models import Event
+    from dashboard.models import Comment, Event
 
 
 # --------------------------------------------------------------------------------------
-# Times and people
+# People
 # --------------------------------------------------------------------------------------
-
-
-def iso_ms(value: datetime | None) -> str | None:
-    """Return ``value`` as ISO 8601 UTC with milliseconds, e.g. ``2026-11-26T09:41:35.123Z``."""
-    if value is None:
-        return None
-    utc = value.astimezone(UTC) if timezone.is_aware(value) else value
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
 class UserRef(TypedDict):
     id: int
     name: str
-
-
-def display_name(user: AbstractBaseUser) -> str:
-    full = getattr(user, "get_full_name", lambda: "")()
-    return full or user.get_username()
 
 
 def user_ref(user: AbstractBaseUser | None) -> UserRef | None:
@@ -88,6 +85,17 @@ class CommentData(TypedDict):
     author: UserRef
     text: str
     at: str
+
+
+def comment_data(comment: Comment, seq: int) -> CommentData:
+    """Return a comment on event ``seq`` as REST lists it and ``comment.added`` carries it."""
+    return {
+        "id": comment.pk,
+        "event": seq,
+        "author": user_ref(comment.author),  # type: ignore[typeddict-item]
+        "text": comment.text,
+        "at": iso_ms(comment.created_at) or "",
+    }
 
 
 class LearnerRef(TypedDict):
@@ -181,29 +189,6 @@ class ErrorFrame(TypedDict):
 
 
 # --------------------------------------------------------------------------------------
-# Progress
-# --------------------------------------------------------------------------------------
-
-
-class ProgressCell(TypedDict):
-    status: str
-    score: int | None
-    version: int
-    updated_at: str
-
-
-def progress_cell(
-    *, status: str, score: int | None, version: int, updated_at: datetime
-) -> ProgressCell:
-    return {
-        "status": status,
-        "score": score,
-        "version": version,
-        "updated_at": iso_ms(updated_at) or "",
-    }
-
-
-# --------------------------------------------------------------------------------------
 # WebSocket frames: more server frames, topics, and the one JSON encoder of the wire
 # --------------------------------------------------------------------------------------
 
@@ -254,6 +239,8 @@ ERR_NOT_FOUND = "not_found"
 ERR_TOO_MANY_TOPICS = "too_many_topics"
 ERR_ALREADY_AUTHENTICATED = "already_authenticated"
 ERR_RATE_LIMITED = "rate_limited"  # subscribes faster than WS_SUBSCRIBE_RATE
+# Not sent: a socket whose first frame is not a valid ``auth`` is closed with 4401.
+ERR_UNAUTHENTICATED = "unauthenticated"
 
 
 # ASCII output: a lone surrogate in user text cannot break the UTF-8 encoding of a frame.
@@ -288,3 +275,164 @@ def error_frame(code: str, message: str, ref: Any = None) -> ErrorFrame:
     if ref is not None:
         frame["ref"] = ref
     return frame
+
+
+def presence_frame_text(topic: str, joins: list[Any], leaves: list[Any]) -> str:
+    frame: PresenceFrame = {"type": "presence", "topic": topic, "joins": joins, "leaves": leaves}
+    return dumps(frame)
+
+
+def cohort_id_of(topic: str) -> int | None:
+    """Return the cohort id of the topic ``cohort:{id}`` (a positive id), else None."""
+    prefix, _, raw = topic.partition(":")
+    if (
+        f"{prefix}:" != COHORT_TOPIC_PREFIX
+        or not raw.isascii()
+        or not raw.isdigit()
+        or len(raw) > 18
+    ):
+        return None
+    cohort_id = int(raw)
+    return cohort_id if cohort_id > 0 else None
+
+
+# --------------------------------------------------------------------------------------
+# Frames (client to server)
+# --------------------------------------------------------------------------------------
+
+
+class AuthFrame(TypedDict):
+    type: Literal["auth"]
+    token: str
+    ref: NotRequired[Any]
+
+
+class SubscribeFrame(TypedDict):
+    type: Literal["subscribe"]
+    topic: str
+    since: NotRequired[int | None]
+    ref: NotRequired[Any]
+
+
+class UnsubscribeFrame(TypedDict):
+    type: Literal["unsubscribe"]
+    topic: str
+    ref: NotRequired[Any]
+
+
+class PingFrame(TypedDict):
+    type: Literal["ping"]
+    ref: NotRequired[Any]
+
+
+ClientFrame = AuthFrame | SubscribeFrame | UnsubscribeFrame | PingFrame
+
+
+class FrameError(Exception):
+    """A client frame that breaks the schema: its ``error`` code and message, and the
+    frame's ``ref`` when it had one (to echo in the ``error`` frame)."""
+
+    def __init__(self, code: str, message: str, ref: Any = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.ref = ref
+
+
+def parse_client_frame(data: str | bytes, *, authenticated: bool) -> ClientFrame:
+    """Decode and check one client frame; raise ``FrameError`` when it breaks the schema.
+
+    Before authentication the only valid frame is an ``auth`` with a string token (the
+    consumer closes the socket with 4401 on any ``FrameError``); after it, ``auth`` is
+    ``already_authenticated``.
+    """
+    try:
+        frame = json.loads(data)
+    except (ValueError, RecursionError):  # RecursionError: nesting too deep
+        frame = None
+    if not isinstance(frame, dict):
+        raise FrameError(ERR_BAD_FRAME, "A frame is a JSON object.")
+    ref = frame.get("ref")
+    kind = frame.get("type")
+    if not authenticated:
+        if kind != "auth" or not isinstance(frame.get("token"), str):
+            raise FrameError(ERR_UNAUTHENTICATED, "The first frame must be an auth.", ref)
+        return frame  # type: ignore[return-value]
+    if kind == "ping":
+        return frame  # type: ignore[return-value]
+    if kind == "subscribe" or kind == "unsubscribe":
+        if not isinstance(frame.get("topic"), str):
+            raise FrameError(ERR_BAD_FRAME, f"{kind} needs a topic.", ref)
+        since = frame.get("since")
+        if (
+            kind == "subscribe"
+            and since is not None
+            and (isinstance(since, bool) or not isinstance(since, int) or not 0 <= since <= MAX_SEQ)
+        ):
+            raise FrameError(
+                ERR_BAD_FRAME, "since is a seq (an integer from 0 to 2^62) or null.", ref
+            )
+        return frame  # type: ignore[return-value]
+    if kind == "auth":
+        raise FrameError(ERR_ALREADY_AUTHENTICATED, "Already authenticated.", ref)
+    if isinstance(kind, str):
+        raise FrameError(ERR_UNKNOWN_TYPE, f"Unknown frame type {kind[:40]!r}.", ref)
+    raise FrameError(ERR_BAD_FRAME, "A frame needs a string type.", ref)
+
+
+# --------------------------------------------------------------------------------------
+# Channel-layer messages (publishers to every process's hub)
+# --------------------------------------------------------------------------------------
+
+MSG_EVENT = "rt.event"
+MSG_PRESENCE = "rt.presence"
+MSG_METRICS = "rt.metrics"
+MSG_PROBE = "rt.probe"
+
+METRICS_GROUP = "metrics.cache"
+
+
+def cohort_group(cohort_id: int) -> str:
+    return f"cohort.{cohort_id}"
+
+
+class EventMessage(TypedDict):
+    type: Literal["rt.event"]
+    cohort: int
+    seq: int
+    json: str  # the event, encoded once by the publisher
+
+
+class PresenceMessage(TypedDict):
+    type: Literal["rt.presence"]
+    cohort: int
+    joins: list[PresenceEntry]
+    leaves: list[PresenceEntry]
+
+
+class MetricsMessage(TypedDict):
+    type: Literal["rt.metrics"]
+    json: str  # the sample, encoded once by the publisher
+
+
+class ProbeMessage(TypedDict):
+    type: Literal["rt.probe"]
+    token: str
+
+
+def event_message(cohort_id: int, payload: EventPayload) -> EventMessage:
+    return {"type": "rt.event", "cohort": cohort_id, "seq": payload["seq"], "json": dumps(payload)}
+
+
+def presence_message(
+    cohort_id: int, joins: list[PresenceEntry], leaves: list[PresenceEntry]
+) -> PresenceMessage:
+    return {"type": "rt.presence", "cohort": cohort_id, "joins": joins, "leaves": leaves}
+
+
+def metrics_message(sample: dict[str, Any]) -> MetricsMessage:
+    return {"type": "rt.metrics", "json": dumps(sample)}
+
+
+def probe_message(token: str) -> ProbeMessage:
+    return {"type": "rt.probe", "token": token}

@@ -6,8 +6,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from dashboard.apis.base import ApiView, errors
+from dashboard.formats import display_name
 from dashboard.selectors.cohorts import user_memberships
-from realtime.protocol import display_name
 
 
 class MeApi(ApiView):

@@ -16,7 +16,7 @@ from dashboard.cache_metrics.backend import InstrumentedCache
 from dashboard.cache_metrics.common import CACHE_ERRORS, RATE_SECONDS, WINDOW_SECONDS, Clock
 from dashboard.cache_metrics.histogram import percentile, ratio
 from dashboard.cache_metrics.recorder import Recorder
-from realtime.protocol import iso_ms
+from dashboard.formats import iso_ms
 
 # One logger for the package: its records keep the name they had as one module.
 logger = logging.getLogger("dashboard.cache_metrics")

@@ -13,12 +13,13 @@ from django.db import connection, transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from dashboard.formats import cohort_dict, iso_ms, progress_cell
 from dashboard.models import Cohort, Event, Membership, Milestone, Progress
 from dashboard.selectors.caching import STATS_TTL, cached_per_cohort, cohort_snapshot_cached
 from dashboard.selectors.privacy import Viewer, event_for, learner_row_for
 from dashboard.selectors.stats import MilestoneDue, cohort_stats, learner_risk
 from realtime.presence import presence_snapshot
-from realtime.protocol import EventPayload, event_payload, iso_ms, progress_cell
+from realtime.protocol import EventPayload, event_payload
 
 FEED_SIZE = 50
 EVENTS_PAGE_MAX = 500
@@ -46,11 +47,7 @@ def cohort_list(*, user: User) -> list[dict[str, Any]]:
         row = counts[cohort.pk]
         result.append(
             {
-                "id": cohort.pk,
-                "name": cohort.name,
-                "program": cohort.program.name,
-                "start_date": cohort.start_date.isoformat(),
-                "end_date": cohort.end_date.isoformat(),
+                **cohort_dict(cohort),
                 "learner_count": row["learner_count"],
                 "completion": round(row["completed"] / row["total"], 4) if row["total"] else 0.0,
             }
@@ -187,13 +184,7 @@ def _snapshot_bundle(*, cohort_id: int) -> dict[str, Any]:
         risk_input[learner_id][slug] = (status, updated_at)
 
     return {
-        "cohort": {
-            "id": cohort.pk,
-            "name": cohort.name,
-            "program": cohort.program.name,
-            "start_date": cohort.start_date.isoformat(),
-            "end_date": cohort.end_date.isoformat(),
-        },
+        "cohort": cohort_dict(cohort),
         "milestones": [
             {
                 "slug": m.slug,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dashboard.errors import NotFound
 from dashboard.models import Comment, Event
-from realtime.protocol import CommentData, iso_ms, user_ref
+from realtime.protocol import CommentData, comment_data
 
 COMMENTS_PAGE_MAX = 200
 
@@ -18,13 +18,4 @@ def event_comments(*, cohort_id: int, seq: int, after: int, limit: int) -> list[
         .select_related("author")
         .order_by("pk")[: min(limit, COMMENTS_PAGE_MAX)]
     )
-    return [
-        {
-            "id": c.pk,
-            "event": seq,
-            "author": user_ref(c.author),  # type: ignore[typeddict-item]
-            "text": c.text,
-            "at": iso_ms(c.created_at) or "",
-        }
-        for c in comments
-    ]
+    return [comment_data(c, seq) for c in comments]

@@ -8,10 +8,10 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, User
 from django.utils import timezone
 
+from dashboard.formats import display_name
 from dashboard.models import Comment, Event, Membership, NotificationPreference
 from dashboard.selectors.cohorts import snapshot_bundle
 from dashboard.selectors.stats import overdue_milestones
-from realtime.protocol import display_name
 
 PREFERENCES = ("at_risk_email", "daily_digest")
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from dashboard.errors import NotFound
+from dashboard.formats import iso_ms
 from dashboard.models import Event
 from dashboard.selectors.cohorts import snapshot_bundle
 from dashboard.selectors.learners import learner_header
 from dashboard.selectors.privacy import Viewer, event_for
-from realtime.protocol import event_payload, iso_ms, user_ref
+from realtime.protocol import event_payload, user_ref
 
 TIMELINE_MAX = 200
 

@@ -8,9 +8,9 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from dashboard.errors import InvalidInput
+from dashboard.formats import cohort_dict, display_name, progress_cell
 from dashboard.models import Cohort, Event, Membership, Milestone, Progress
 from dashboard.services.events import cohort_log_lock, event_append
-from realtime.protocol import display_name, progress_cell
 
 
 def learner_add(*, actor: User | None, cohort: Cohort, user: User) -> Membership:
@@ -56,14 +56,8 @@ def mentor_add(*, cohort: Cohort, user: User) -> Membership:
     return membership
 
 
-def cohort_payload(cohort: Cohort) -> dict[str, object]:
-    return {
-        "id": cohort.pk,
-        "name": cohort.name,
-        "program": cohort.program.name,
-        "start_date": cohort.start_date.isoformat(),
-        "end_date": cohort.end_date.isoformat(),
-    }
+# The ``cohort.updated`` event's ``data.cohort``: the cohort as the API shows it.
+cohort_payload = cohort_dict
 
 
 def cohort_update(

@@ -9,10 +9,10 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from dashboard.errors import Forbidden, InvalidInput, NotFound, VersionConflict
+from dashboard.formats import display_name, iso_ms
 from dashboard.models import Event, Membership, Progress
 from dashboard.selectors.access import cohort_role_or_404
 from dashboard.services.events import cohort_log_lock, event_append
-from realtime.protocol import display_name, iso_ms
 
 Status = Progress.Status
 

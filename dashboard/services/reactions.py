@@ -12,7 +12,7 @@ from dashboard.errors import InvalidInput, NotFound
 from dashboard.models import Comment, Event, Kudos
 from dashboard.selectors.access import cohort_role_or_404
 from dashboard.services.events import cohort_log_lock, event_append
-from realtime.protocol import CommentData, iso_ms, user_ref
+from realtime.protocol import CommentData, comment_data
 
 COMMENT_MAX_LENGTH = 500
 
@@ -92,13 +92,7 @@ def comment_add(*, actor: User, cohort_id: int, seq: int, text: str) -> CommentD
         Event.objects.filter(pk=target.pk).update(comment_count=F("comment_count") + 1)
         now = cohort_log_lock(cohort_id=cohort_id)
         comment = Comment.objects.create(event=target, author=actor, text=text, created_at=now)
-        data: CommentData = {
-            "id": comment.pk,
-            "event": seq,
-            "author": user_ref(actor),  # type: ignore[typeddict-item]
-            "text": comment.text,
-            "at": iso_ms(comment.created_at) or "",
-        }
+        data = comment_data(comment, seq)
         event_append(
             cohort_id=cohort_id,
             kind=Event.Kind.COMMENT_ADDED,

@@ -18,10 +18,10 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from dashboard import clock
+from dashboard.formats import display_name
 from dashboard.models import Cohort, Event, Membership, Milestone, Progress
 from dashboard.selectors.stats import MilestoneDue, learner_risk
 from dashboard.services.events import event_append
-from realtime.protocol import display_name
 
 # The digest lists at most this many completions and newly-at-risk learners (the counts
 # stay exact), so one busy day cannot make a feed event arbitrarily large.

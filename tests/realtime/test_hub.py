@@ -14,6 +14,7 @@ from channels.layers import InMemoryChannelLayer
 from dashboard.models import Event
 from realtime import broadcasting, protocol
 from realtime import hub as hub_module
+from realtime import reads as reads_module
 from tests.factories import make_cohort
 from tests.realtime.test_recovery import events_until
 
@@ -44,11 +45,11 @@ async def test_an_event_arriving_live_during_a_gap_fill_does_not_make_a_later_on
     await sock.send({"type": "subscribe", "topic": f"cohort:{world.cohort.pk}"})
     head = (await sock.recv_type("subscribed"))["seq"]
 
-    monkeypatch.setattr(broadcasting, "publish", lambda cohort_id, payload: None)
+    monkeypatch.setattr(broadcasting, "publish_event", lambda cohort_id, payload: None)
     (e1, e2, e3, e4) = await database_sync_to_async(unpublished_comments)(world, 4)
     assert e1[0] == head + 1
 
-    real_read = hub_module._read_range
+    real_read = reads_module.read_range
     reads: list[tuple[int, int]] = []
 
     def slow_read(cohort_id: int, after: int, upto: int):
@@ -57,7 +58,7 @@ async def test_an_event_arriving_live_during_a_gap_fill_does_not_make_a_later_on
             time.sleep(0.3)
         return real_read(cohort_id, after, upto)
 
-    monkeypatch.setattr(hub_module, "_read_range", slow_read)
+    monkeypatch.setattr(reads_module, "read_range", slow_read)
     hub = hub_module.get_hub()
     cohort_id = world.cohort.pk
     hub._on_event(cohort_id, *e2)  # gap: e1 missing, the fill starts

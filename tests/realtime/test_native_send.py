@@ -20,6 +20,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from websockets.asyncio.client import connect
 
+from realtime import connection as connection_module
 from realtime import hub as hub_module
 from tests.realtime.conftest import token_for
 
@@ -200,7 +201,7 @@ async def test_the_rest_of_a_partial_write_follows_through_the_transport(
     # The kernel may take part of a frame (a batch of events is several KB): the rest
     # must follow before anything else on that socket. Here the first socket of every
     # native call takes exactly half.
-    real = hub_module.send_many
+    real = connection_module.send_many
     calls = []
 
     def first_takes_half(fds, data):
@@ -210,7 +211,7 @@ async def test_the_rest_of_a_partial_write_follows_through_the_transport(
         rest = real(array("i", fds[1:]), data)
         return [(0, half)] + [(index + 1, sent) for index, sent in rest]
 
-    monkeypatch.setattr(hub_module, "send_many", first_takes_half)
+    monkeypatch.setattr(connection_module, "send_many", first_takes_half)
     topic = f"cohort:{world.cohort.pk}"
     clients = [await subscribed_client(server, world.mentor, topic) for _ in range(3)]
     hub = hub_module.get_hub()

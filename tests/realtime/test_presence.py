@@ -187,7 +187,7 @@ async def test_two_hubs_on_one_redis_share_presence(redis_layer, settings, socke
             from realtime.presence import RedisPresence as RP
 
             h = hub_module.get_hub()
-            h.presence = RP(redis_layer.url, prefix=settings.PRESENCE_PREFIX, process="other")
+            h.presence.store = RP(redis_layer.url, prefix=settings.PRESENCE_PREFIX, process="other")
             sock = await open_socket(learner_user)
             await sock.send({"type": "subscribe", "topic": topic})
             result["subscribed"] = await sock.recv_type("subscribed")
@@ -257,30 +257,30 @@ async def test_concurrent_presence_lists_of_a_cohort_share_two_reads_at_most():
     from realtime import hub as hub_module
 
     hub = hub_module.get_hub()
-    hub.presence = store = GatedStore()  # type: ignore[assignment]
+    hub.presence.store = store = GatedStore()  # type: ignore[assignment]
     store.entries = [entry(1)]
-    calls = [asyncio.ensure_future(hub._presence_list(7)) for _ in range(100)]
+    calls = [asyncio.ensure_future(hub.presence.list(7)) for _ in range(100)]
     await until(lambda: store.reads == 1)  # a read in flight
-    calls += [asyncio.ensure_future(hub._presence_list(7)) for _ in range(100)]
+    calls += [asyncio.ensure_future(hub.presence.list(7)) for _ in range(100)]
     await asyncio.sleep(0.02)
     assert store.reads == 1  # the later requests wait for the read in flight
     store.gate.set()
     results = await asyncio.gather(*calls)
     assert store.reads == 2 and store.most_in_flight == 1
     assert all([e["user"]["id"] for e in r] == [1] for r in results)
-    assert hub.presence_reads == {}  # nothing left behind
+    assert hub.presence.reads == {}  # nothing left behind
 
 
 async def test_a_request_arriving_during_a_read_is_served_by_a_later_read():
     from realtime import hub as hub_module
 
     hub = hub_module.get_hub()
-    hub.presence = store = GatedStore()  # type: ignore[assignment]
+    hub.presence.store = store = GatedStore()  # type: ignore[assignment]
     store.entries = [entry(1)]
-    early = asyncio.ensure_future(hub._presence_list(7))
+    early = asyncio.ensure_future(hub.presence.list(7))
     await until(lambda: store.reads == 1)
     store.entries.append(entry(2))  # a join that lands after the first read started
-    late = asyncio.ensure_future(hub._presence_list(7))
+    late = asyncio.ensure_future(hub.presence.list(7))
     store.gate.set()
     assert [e["user"]["id"] for e in await early] == [1]
     assert [e["user"]["id"] for e in await late] == [1, 2]  # sees the join
@@ -290,27 +290,27 @@ async def test_a_failed_read_gives_every_waiter_an_empty_list_and_one_warning(ca
     from realtime import hub as hub_module
 
     hub = hub_module.get_hub()
-    hub.presence = store = GatedStore(fail=True)  # type: ignore[assignment]
-    calls = [asyncio.ensure_future(hub._presence_list(7)) for _ in range(50)]
+    hub.presence.store = store = GatedStore(fail=True)  # type: ignore[assignment]
+    calls = [asyncio.ensure_future(hub.presence.list(7)) for _ in range(50)]
     await until(lambda: store.reads == 1)
     store.gate.set()
-    with caplog.at_level("WARNING", logger="realtime.hub"):
+    with caplog.at_level("WARNING", logger="realtime.presence_tracking"):
         assert await asyncio.gather(*calls) == [[]] * 50
     failures = [r for r in caplog.records if "presence snapshot failed" in r.getMessage()]
     assert store.reads == 1 and len(failures) == 1
     store.fail = False
     store.entries = [entry(3)]
-    assert [e["user"]["id"] for e in await hub._presence_list(7)] == [3]  # reads go on
+    assert [e["user"]["id"] for e in await hub.presence.list(7)] == [3]  # reads go on
 
 
 async def test_a_subscriber_that_goes_away_does_not_cancel_the_others_read():
     from realtime import hub as hub_module
 
     hub = hub_module.get_hub()
-    hub.presence = store = GatedStore()  # type: ignore[assignment]
+    hub.presence.store = store = GatedStore()  # type: ignore[assignment]
     store.entries = [entry(1)]
-    gone = asyncio.ensure_future(hub._presence_list(7))
-    stays = asyncio.ensure_future(hub._presence_list(7))
+    gone = asyncio.ensure_future(hub.presence.list(7))
+    stays = asyncio.ensure_future(hub.presence.list(7))
     await until(lambda: store.reads == 1)
     gone.cancel()
     await asyncio.sleep(0)
@@ -333,12 +333,12 @@ async def test_hundreds_of_joins_and_presence_lists_at_once_on_redis_all_see_the
     hub = hub_module.get_hub()
     users = list(range(1, 401))
     conns = [SimpleNamespace(user_entry={"id": u, "name": f"u{u}"}) for u in users]
-    with caplog.at_level("WARNING", logger="realtime.hub"):
+    with caplog.at_level("WARNING", logger="realtime.presence_tracking"):
         # People joining at once: more than the pool's connections, so they queue for
         # one (a plain pool raised MaxConnectionsError past its size).
         for conn in conns:
-            hub._presence_add(5, conn, "learner")  # type: ignore[arg-type]
-        results = await asyncio.gather(*(hub._presence_list(5) for _ in users))
+            hub.presence.add(5, conn, "learner")  # type: ignore[arg-type]
+        results = await asyncio.gather(*(hub.presence.list(5) for _ in users))
     assert not [r for r in caplog.records if r.levelname == "WARNING"]
     assert all({e["user"]["id"] for e in entries} == set(users) for entries in results)
 
@@ -353,7 +353,7 @@ async def test_hundreds_of_joins_and_presence_lists_at_once_on_redis_all_see_the
     ],
 )
 def test_presence_changes_of_one_person_net_out_in_a_message(changes, published):
-    from realtime.hub import _PresenceDiffs
+    from realtime.presence_tracking import _PresenceDiffs
 
     diffs = _PresenceDiffs()
     for joined, user_id in changes:
@@ -363,7 +363,7 @@ def test_presence_changes_of_one_person_net_out_in_a_message(changes, published)
     assert diffs.take() == ([], [])
 
 
-async def test_a_burst_of_joins_is_published_as_a_few_messages_in_order():
+async def test_a_burst_of_joins_is_published_as_a_few_messages_in_order(monkeypatch):
     # One publish per join was a thousand concurrent publishes: they timed out under load.
     from types import SimpleNamespace
 
@@ -376,14 +376,16 @@ async def test_a_burst_of_joins_is_published_as_a_few_messages_in_order():
         published.append(message)
         await asyncio.sleep(0.05)
 
-    hub.group_send = slow_send  # type: ignore[method-assign]
+    from realtime import broadcasting
+
+    monkeypatch.setattr(broadcasting, "publish_now", slow_send)
     conns = {u: SimpleNamespace(user_entry={"id": u, "name": f"u{u}"}) for u in range(1, 301)}
     for conn in conns.values():
-        hub._presence_add(9, conn, "learner")  # type: ignore[arg-type]
+        hub.presence.add(9, conn, "learner")  # type: ignore[arg-type]
     await until(lambda: published)
     for u in (1, 2):  # leave while the first message is on its way
-        hub._presence_remove(9, conns[u])  # type: ignore[arg-type]
-    await until(lambda: not hub.presence_diffs and not hub.presence_tasks)
+        hub.presence.remove(9, conns[u])  # type: ignore[arg-type]
+    await until(lambda: not hub.presence.diffs and not hub.presence.tasks)
     assert len(published) <= 3
     joined = [e["user"]["id"] for m in published for e in m["joins"]]
     assert sorted(joined) == list(range(1, 301))

@@ -430,9 +430,9 @@ async def test_metrics_topic_is_for_mentors_and_staff_only(sockets):
 async def test_metrics_subscribe_sends_subscribed_then_the_latest_sample_and_live_ones(
     sockets, monkeypatch
 ):
-    from realtime import broadcasting, hub
+    from realtime import broadcasting, reads
 
-    monkeypatch.setattr(hub, "_latest_metrics", lambda: {"at": "t0", "hit_ratio": 0.5})
+    monkeypatch.setattr(reads, "latest_metrics", lambda: {"at": "t0", "hit_ratio": 0.5})
     world = await make_world(learners=1)
     sock = await sockets.open(world.mentor)
     await sock.send({"type": "subscribe", "topic": "metrics:cache", "ref": "m"})
@@ -449,9 +449,9 @@ async def test_metrics_subscribe_sends_subscribed_then_the_latest_sample_and_liv
 
 
 async def test_metrics_subscribe_sends_no_sample_before_the_first(sockets, monkeypatch):
-    from realtime import hub
+    from realtime import reads
 
-    monkeypatch.setattr(hub, "_latest_metrics", lambda: None)
+    monkeypatch.setattr(reads, "latest_metrics", lambda: None)
     world = await make_world(learners=1)
     sock = await sockets.open(world.mentor)
     await sock.send({"type": "subscribe", "topic": "metrics:cache"})

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from channels.db import database_sync_to_async
 
-from realtime import hub as hub_module
+from realtime import fanout as fanout_module
+from realtime import reads as reads_module
 from tests.factories import make_cohort
 from tests.realtime.conftest import acomment, comment
 
@@ -110,7 +111,7 @@ async def test_events_committed_while_the_replay_is_read_arrive_once_in_order(so
     world = await make_world()
     for i in range(3):
         await acomment(world, f"old {i}")  # head 5
-    real_read = hub_module._read_replay
+    real_read = reads_module.read_replay
     calls = []
 
     def racing_read(cohort_id, since, limit, *viewer):
@@ -123,7 +124,7 @@ async def test_events_committed_while_the_replay_is_read_arrive_once_in_order(so
             return result
         return real_read(cohort_id, since, limit, *viewer)
 
-    monkeypatch.setattr(hub_module, "_read_replay", racing_read)
+    monkeypatch.setattr(reads_module, "read_replay", racing_read)
     sock = await sockets.open(world.mentor)
     await sock.send({"type": "subscribe", "topic": f"cohort:{world.cohort.pk}", "since": 3})
     subscribed = await sock.recv_type("subscribed")
@@ -177,10 +178,10 @@ async def test_an_event_whose_publish_was_lost_is_filled_from_the_database(socke
     sock = await sockets.open(world.mentor)
     await sock.send({"type": "subscribe", "topic": f"cohort:{world.cohort.pk}"})
     await sock.recv_type("subscribed")
-    real_publish = broadcasting.publish
-    monkeypatch.setattr(broadcasting, "publish", lambda cohort_id, payload: None)
+    real_publish = broadcasting.publish_event
+    monkeypatch.setattr(broadcasting, "publish_event", lambda cohort_id, payload: None)
     lost = await acomment(world, "lost")  # committed, never published
-    monkeypatch.setattr(broadcasting, "publish", real_publish)
+    monkeypatch.setattr(broadcasting, "publish_event", real_publish)
     seq = await acomment(world, "next")
     assert await events_until(sock, seq) == [lost, seq]
 
@@ -212,7 +213,7 @@ async def test_events_published_out_of_order_are_passed_on_in_order(sockets):
             events_module.broadcast_on_commit = original
         rows = list(Event.objects.filter(cohort=world.cohort, seq__in=[3, 4]).order_by("-seq"))
         for row in rows:  # 4 first, then 3
-            broadcasting.publish(world.cohort.pk, event_payload(row))
+            broadcasting.publish_event(world.cohort.pk, event_payload(row))
 
     await sync_to_async(write_two_then_publish_reversed)()
     assert await events_until(sock, 4) == [3, 4]
@@ -231,8 +232,8 @@ async def test_subscribing_to_a_live_topic_reads_no_head_from_the_database(socke
     def no_query(*args):
         raise AssertionError("the head of a live topic is known")
 
-    monkeypatch.setattr(hub_module, "_read_head", no_query)
-    monkeypatch.setattr(hub_module, "_read_replay", no_query)
+    monkeypatch.setattr(reads_module, "read_head", no_query)
+    monkeypatch.setattr(reads_module, "read_replay", no_query)
     second = await sockets.open(world.mentor)
     await second.send({"type": "subscribe", "topic": topic})
     assert (await second.recv_type("subscribed"))["seq"] == seq
@@ -244,7 +245,7 @@ async def test_subscribing_to_a_live_topic_reads_no_head_from_the_database(socke
 async def test_sliced_fan_out_keeps_order_while_sockets_subscribe_mid_fan_out(sockets, monkeypatch):
     import asyncio
 
-    monkeypatch.setattr(hub_module, "FANOUT_SLICE", 1)  # yield after every socket
+    monkeypatch.setattr(fanout_module, "FANOUT_SLICE", 1)  # yield after every socket
     world = await make_world()
     topic = f"cohort:{world.cohort.pk}"
     socks = [await sockets.open(world.mentor) for _ in range(4)]
@@ -295,7 +296,7 @@ async def test_events_queued_behind_a_fan_out_go_out_together_in_order(sockets):
     hub = get_hub()
     for seq, payload in zip([3, 4, 5], payloads, strict=True):
         hub._on_event(world.cohort.pk, seq, payload)  # faster than the fan-out runs
-    assert [len(item[3]) for item in hub.fanout] == [3]  # one batch
+    assert [len(item[3]) for item in hub.fanout.queue] == [3]  # one batch
     for sock in socks:
         assert await events_until(sock, 5) == [3, 4, 5]
         assert await sock.nothing(0.05)

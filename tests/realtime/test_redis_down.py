@@ -33,7 +33,7 @@ def dead_redis(settings):
 
 def test_publish_without_a_server_loop_never_raises_and_is_bounded(dead_redis):
     started = time.monotonic()
-    broadcasting.publish(1, {"seq": 1, "kind": "cohort.updated", "data": {}})  # type: ignore[typeddict-item]
+    broadcasting.publish_event(1, {"seq": 1, "kind": "cohort.updated", "data": {}})  # type: ignore[typeddict-item]
     broadcasting.publish_metrics({"at": "now"})
     assert time.monotonic() - started < 3
 
@@ -46,7 +46,7 @@ def test_write_commits_while_redis_is_down(dead_redis, world):
 
 async def test_publish_on_the_server_loop_returns_at_once_while_redis_is_down(dead_redis):
     started = time.monotonic()
-    broadcasting.publish(1, {"seq": 1, "kind": "cohort.updated", "data": {}})  # type: ignore[typeddict-item]
+    broadcasting.publish_event(1, {"seq": 1, "kind": "cohort.updated", "data": {}})  # type: ignore[typeddict-item]
     assert time.monotonic() - started < 0.05
 
 

@@ -1,0 +1,138 @@
+"""Joining a socket to a topic: ``subscribed``, the replay, then the live events, in order.
+
+Recovery (``subscribe`` with ``since``): the socket is registered (buffering) and the
+topic's subscription proven live (a probe sent through the group came back) *before* the
+head and the replay are read; then ``subscribed``, the replay, and the buffered live
+events newer than what was sent, each socket dropping seqs it already has. When the
+topic's sequencer already knows the head, no query is made.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from dashboard import prometheus
+from realtime import protocol, reads
+from realtime.presence_tracking import PresenceTracker
+from realtime.topics import Subscription
+
+if TYPE_CHECKING:
+    from dashboard.selectors.privacy import Viewer
+    from realtime.connection import Connection
+    from realtime.hub import Hub
+
+# Events per ``events`` frame of a replay.
+REPLAY_FRAME_EVENTS = 100
+
+
+async def subscribe_cohort(
+    hub: Hub,
+    conn: Connection,
+    cohort_id: int,
+    role: str,
+    since: int | None,
+    ref: Any,
+    viewer: Viewer | None = None,
+    budget: Any = None,
+) -> None:
+    """Subscribe ``conn`` to the cohort (see ``Hub.subscribe_cohort``)."""
+    name = protocol.cohort_topic(cohort_id)
+    previous = conn.subs.get(name)
+    topic = hub.topics_registry.get(name, protocol.cohort_group(cohort_id), cohort_id)
+    sub = Subscription(conn, topic, viewer)
+    topic.add(sub)
+    conn.subs[name] = sub
+    # Join presence before leaving the old subscription: a re-subscribe is no leave.
+    hub.presence.add(cohort_id, conn, role)
+    if previous is not None:
+        topic.discard(previous)
+        hub.presence.remove(cohort_id, conn)
+    await hub.topics_registry.ready(topic)
+    replay: list[str] | None = None
+    live_head = topic.seq.head if topic.seq is not None else None
+    if live_head is not None and (since is None or since == live_head):
+        # Every event up to ``live_head`` has been passed on to this process's
+        # sockets and every later one will be: a consistent head without a query.
+        head = live_head
+        replay = None if since is None else []
+    elif since is None or (
+        budget is not None
+        and not budget.allow(max(1, live_head - since) if live_head is not None else 1)
+    ):
+        # No replay asked, or this socket replayed too much lately (a client that
+        # loops subscribe/unsubscribe): recovered false, the client loads a snapshot.
+        if live_head is not None:
+            head = live_head
+        else:
+            head = await database_sync_to_async(reads.read_head)(cohort_id)
+    else:
+        head, replay = await database_sync_to_async(reads.read_replay)(
+            cohort_id, since, int(settings.WS_REPLAY_MAX), viewer
+        )
+        if budget is not None and live_head is None and replay:
+            budget.spend(len(replay) - 1)  # what the estimate of 1 left out
+    entries = await hub.presence.list(cohort_id)
+    if conn.closed or conn.subs.get(name) is not sub:
+        return  # closed or unsubscribed meanwhile
+    frame: protocol.SubscribedFrame = {
+        "type": "subscribed",
+        "topic": name,
+        "seq": head,
+        "recovered": replay is not None,
+        "presence": entries,
+    }
+    if ref is not None:
+        frame["ref"] = ref
+    conn.push_frame(frame)
+    if since is not None:
+        prometheus.ws_recovery(replay is not None)
+    if replay and previous is not None and previous.live:
+        # A re-subscribe on the same socket: events the old subscription already
+        # queued (sent before this ``subscribed``) are not sent twice.
+        replay = replay[max(0, previous.pushed - since) :]  # type: ignore[operator]
+    if replay:
+        for start in range(0, len(replay), REPLAY_FRAME_EVENTS):
+            chunk = replay[start : start + REPLAY_FRAME_EVENTS]
+            conn.push(protocol.events_frame_text(name, chunk))
+        sub.pushed = head
+    sub.known = {entry["user"]["id"] for entry in entries}
+    last = head
+    for seq, item in sub.buffer:
+        if seq is None:
+            text = PresenceTracker.text_for(sub, item, None)
+            if text is not None:
+                conn.push(text)
+        elif seq > last:
+            conn.push(item)
+            last = sub.pushed = seq
+    sub.buffer = []
+    sub.last_seq = last
+    sub.live = True
+
+
+async def subscribe_metrics(hub: Hub, conn: Connection, ref: Any) -> None:
+    """Subscribe ``conn`` to the cache metrics: ``subscribed``, the latest sample, live."""
+    name = protocol.METRICS_TOPIC
+    topic = hub.topics_registry.get(name, protocol.METRICS_GROUP, None)
+    sub = Subscription(conn, topic)
+    topic.add(sub)
+    conn.subs[name] = sub
+    await hub.topics_registry.ready(topic)
+    sample = await sync_to_async(reads.latest_metrics)()
+    if conn.closed or conn.subs.get(name) is not sub:
+        return
+    frame: protocol.SubscribedFrame = {"type": "subscribed", "topic": name}
+    if ref is not None:
+        frame["ref"] = ref
+    conn.push_frame(frame)
+    if sample is not None:
+        conn.push(protocol.metrics_frame_text(protocol.dumps(sample)))
+    for seq, text in sub.buffer:
+        conn.push(text)
+        sub.last_seq = sub.pushed = seq or sub.last_seq
+    sub.buffer = []
+    sub.live = True
