@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse
@@ -13,6 +12,7 @@ from rest_framework.views import APIView
 
 from dashboard.apis.serializers import ErrorSerializer
 from dashboard.apis.throttling import WriteThrottle
+from dashboard.text import PROBLEMS, text_problem
 
 
 class ApiView(APIView):
@@ -82,33 +82,18 @@ class StrictIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
-# Unicode's bidirectional embedding, override and isolate controls: they make text read
-# differently from what it is ("Trojan Source"), so stored text may not carry them.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-def _is_invisible(char: str) -> bool:
-    # Cf: format characters (zero-width space/joiners, BOM, word joiner); Z*: separators.
-    return char.isspace() or unicodedata.category(char) in {"Cf", "Zs", "Zl", "Zp"}
-
-
 class StrictCharField(serializers.CharField):
     """A text field that takes JSON strings only (DRF's also turns numbers into text), with
     visible content and no bidirectional override controls."""
 
-    default_error_messages = {
-        "not_a_string": "Must be a string.",
-        "invisible": "Must contain visible text.",
-        "bidi": "Must not contain bidirectional override characters.",
-    }
+    default_error_messages = {"not_a_string": "Must be a string.", **PROBLEMS}
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("not_a_string")
-        if not _BIDI_CONTROLS.isdisjoint(data):
-            self.fail("bidi")
-        if data and all(_is_invisible(char) for char in data):
-            self.fail("invisible")
+        problem = text_problem(data)
+        if problem is not None:
+            self.fail(problem)
         return super().to_internal_value(data)
 
 

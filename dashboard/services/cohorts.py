@@ -11,6 +11,7 @@ from dashboard.errors import InvalidInput
 from dashboard.formats import cohort_dict, display_name, progress_cell
 from dashboard.models import Cohort, Event, Membership, Milestone, Progress
 from dashboard.services.events import cohort_log_lock, event_append
+from dashboard.text import require_clean_text
 
 
 def learner_add(*, actor: User | None, cohort: Cohort, user: User) -> Membership:
@@ -72,7 +73,7 @@ def cohort_update(
     with transaction.atomic():
         locked = Cohort.objects.select_for_update().select_related("program").get(pk=cohort.pk)
         if name is not None:
-            locked.name = name.strip()
+            locked.name = require_clean_text(name.strip(), field="name")
         if start_date is not None:
             locked.start_date = start_date
         if end_date is not None:

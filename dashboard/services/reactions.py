@@ -12,6 +12,7 @@ from dashboard.errors import InvalidInput, NotFound
 from dashboard.models import Comment, Event, Kudos
 from dashboard.selectors.access import cohort_role_or_404
 from dashboard.services.events import cohort_log_lock, event_append
+from dashboard.text import require_clean_text
 from realtime.protocol import CommentData, comment_data
 
 COMMENT_MAX_LENGTH = 500
@@ -78,7 +79,7 @@ def _kudos_count(event_pk: int) -> int:
 
 def comment_add(*, actor: User, cohort_id: int, seq: int, text: str) -> CommentData:
     """Comment on event ``seq``; ``text`` is stripped and must be 1-500 characters."""
-    text = text.strip()
+    text = require_clean_text(text.strip(), field="text")
     if not text:
         raise InvalidInput("A comment needs text.", fields={"text": ["Must not be blank."]})
     if len(text) > COMMENT_MAX_LENGTH:

@@ -61,6 +61,8 @@ def test_the_schema_says_a_patch_needs_a_status_or_a_score(client_for, world):
         "nice \u202eevil",  # right-to-left override
         "ok \u2066isolate\u2069",  # isolates
         "\u202a\u202b\u202c\u202d",
+        "nul \x00 byte",  # PostgreSQL cannot store it
+        "bell\x07",  # other C0 controls: not text anyone meant
     ],
 )
 def test_invisible_or_bidi_override_comments_are_refused(world, client_for, text):
@@ -200,3 +202,22 @@ def test_expired_token_still_401(world):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     assert client.get("/api/me/").status_code == 401
+
+
+@pytest.mark.parametrize("name", ["Cohort \x00 7", "\u202eevil", "\u200b"])
+def test_the_services_refuse_text_that_may_not_be_stored_whatever_the_door(world, name):
+    """The rule lives in the services (dashboard/text.py), so GraphQL, the simulator and
+    the tests' own writes meet it too: a NUL in a cohort's name once reached PostgreSQL."""
+    from dashboard.errors import InvalidInput
+    from dashboard.models import Event
+    from dashboard.services.cohorts import cohort_update
+    from dashboard.services.reactions import comment_add
+
+    events = Event.objects.count()
+    with pytest.raises(InvalidInput):
+        cohort_update(actor=world.mentor, cohort=world.cohort, name=name)
+    with pytest.raises(InvalidInput):
+        comment_add(actor=world.mentor, cohort_id=world.cohort.pk, seq=1, text=name)
+    assert Event.objects.count() == events
+    world.cohort.refresh_from_db()
+    assert world.cohort.name != name
