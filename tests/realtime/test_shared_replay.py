@@ -257,3 +257,38 @@ async def test_a_cohort_subscribed_twice_gets_each_event_once(sockets):
     assert await sock.nothing()
     # The socket counts once in presence, not twice.
     assert [local.count for local in get_hub().local_presence.values()] == [1]
+
+
+# --------------------------------------------------------------------------------------
+# The forms of one read are each viewer's own read
+# --------------------------------------------------------------------------------------
+
+
+def test_each_viewers_form_of_a_read_is_what_a_read_of_its_own_gives():
+    """Every kind that privacy touches (progress, risk, reactions on a risk event, the
+    daily digest, learners added), for mentor, staff and each learner, byte for byte."""
+    from django.utils import timezone
+
+    from dashboard.services.reactions import comment_add, kudos_add
+    from dashboard.services.reports import daily_digest_append
+    from realtime.protocol import dumps
+    from tests.factories import make_user
+
+    world = make_cohort(learners=3)
+    complete(world, 1, "python", 70)
+    complete(world, 0, "python", 90)
+    risks = mark_risks(world)
+    comment_add(actor=world.mentor, cohort_id=world.cohort.pk, seq=risks[0], text="Let's talk")
+    kudos_add(actor=world.mentor, cohort_id=world.cohort.pk, seq=risks[1])
+    daily_digest_append(cohort_id=world.cohort.pk, day=timezone.localdate())
+    head, replay = reads.read_replay(world.cohort.pk, 0, 1000)
+    assert replay is not None and len(replay) == head
+    users = [world.mentor, make_user(staff=True), *(m.user for m in world.learners)]
+    kinds = set()
+    for user in users:
+        viewer = viewer_for(user=user, cohort_id=world.cohort.pk)
+        alone, _ = events_after(cohort_id=world.cohort.pk, after=0, limit=1000, viewer=viewer)
+        assert replay.for_viewer(viewer) == [dumps(e) for e in alone], user
+        kinds.update(e["kind"] for e in alone)
+    assert {"hidden", "progress.updated", "comment.added", "kudos.added", "report.daily"} <= kinds
+    assert replay.for_viewer(None) == replay.full
