@@ -17,8 +17,8 @@ socket. Here each server process (each event loop) has one ``Hub``, which owns:
 
 Privacy by role (``dashboard/selectors/privacy.py``): an event has a full form (mentors,
 staff, and the learner it is about) and a redacted one (every other learner), made
-lazily once per event per process by the fan-out. A replay is read for one socket and
-redacted for it.
+lazily once per event per process by the fan-out. A replay is read once in full for the
+sockets subscribing at the same ``since`` at once, and each gets its form of it.
 
 The names callers used from this module (``Connection``, ``LayerLost``, ``wire``, the
 layer message types...) are re-exported.
@@ -99,6 +99,7 @@ class Hub:
         self.topics_registry = Topics(self)
         self.topics: dict[str, Topic] = self.topics_registry.by_name
         self.presence = PresenceTracker(loop)
+        self.replays = subscribing.SharedReplays()  # replay reads shared by subscribes
         self.tasks: list[asyncio.Task[None]] = []
         # Frames written or queued (``Connection.push``): /metrics reads them.
         self.frames_pushed = 0

@@ -5,10 +5,18 @@ topic's subscription proven live (a probe sent through the group came back) *bef
 head and the replay are read; then ``subscribed``, the replay, and the buffered live
 events newer than what was sent, each socket dropping seqs it already has. When the
 topic's sequencer already knows the head, no query is made.
+
+Replays at the same ``since`` share one read (``SharedReplays``): sockets that subscribe
+together (a class reconnecting after a restart) await the one read not yet begun, and
+each gets its own form of it (privacy by role, ``reads.Replay``).
+
+A second subscribe to a topic the socket holds replaces the first subscription (never
+adds one): the socket gets each frame once.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
@@ -27,6 +35,54 @@ if TYPE_CHECKING:
 
 # Events per ``events`` frame of a replay.
 REPLAY_FRAME_EVENTS = 100
+
+
+class _Read:
+    __slots__ = ("future", "started")
+
+    def __init__(self) -> None:
+        self.started = False  # set in the ORM thread, before the read's first query
+        self.future: asyncio.Future[tuple[int, reads.Replay | None]] | None = None
+
+
+class SharedReplays:
+    """The replay reads of one hub: one per (cohort, since) among sockets subscribing
+    at once.
+
+    A socket may join a read only while that read has not begun: every socket that
+    awaits it was registered on the topic (buffering) and found the topic live before
+    the read took its head, so every event after that head reaches its buffer, as with
+    a read of its own (recovery stays gap-free). A read that began is not joined: the
+    socket starts the next one, which later sockets join. A read that fails fails for
+    its waiters only; the next subscribe reads again.
+    """
+
+    def __init__(self) -> None:
+        self.pending: dict[tuple[int, int, int], _Read] = {}
+        self.reads = 0  # reads started (tests, figures)
+
+    async def read(self, cohort_id: int, since: int, limit: int) -> tuple[int, reads.Replay | None]:
+        key = (cohort_id, since, limit)
+        entry = self.pending.get(key)
+        if entry is None or entry.started:
+            entry = self.pending[key] = _Read()
+            self.reads += 1
+
+            def run(entry: _Read = entry) -> tuple[int, reads.Replay | None]:
+                entry.started = True
+                return reads.read_replay(cohort_id, since, limit)
+
+            future = entry.future = asyncio.ensure_future(database_sync_to_async(run)())
+            future.add_done_callback(lambda f: self._done(key, entry, f))
+        assert entry.future is not None
+        # Shielded: a waiter that goes away (its socket closed) does not cancel the others'.
+        return await asyncio.shield(entry.future)
+
+    def _done(self, key: tuple[int, int, int], entry: _Read, future: asyncio.Future[Any]) -> None:
+        if self.pending.get(key) is entry:
+            del self.pending[key]
+        if not future.cancelled():
+            future.exception()  # retrieved: each waiter gets it through its shield
 
 
 async def subscribe_cohort(
@@ -49,7 +105,8 @@ async def subscribe_cohort(
     # Join presence before leaving the old subscription: a re-subscribe is no leave.
     hub.presence.add(cohort_id, conn, role)
     if previous is not None:
-        topic.discard(previous)
+        # Replaced, not added to: the socket gets each event once.
+        previous.topic.discard(previous)
         hub.presence.remove(cohort_id, conn)
     await hub.topics_registry.ready(topic)
     replay: list[str] | None = None
@@ -70,9 +127,8 @@ async def subscribe_cohort(
         else:
             head = await database_sync_to_async(reads.read_head)(cohort_id)
     else:
-        head, replay = await database_sync_to_async(reads.read_replay)(
-            cohort_id, since, int(settings.WS_REPLAY_MAX), viewer
-        )
+        head, shared = await hub.replays.read(cohort_id, since, int(settings.WS_REPLAY_MAX))
+        replay = None if shared is None else shared.for_viewer(viewer)
         if budget is not None and live_head is None and replay:
             budget.spend(len(replay) - 1)  # what the estimate of 1 left out
     entries = await hub.presence.list(cohort_id)
@@ -117,10 +173,15 @@ async def subscribe_cohort(
 async def subscribe_metrics(hub: Hub, conn: Connection, ref: Any) -> None:
     """Subscribe ``conn`` to the cache metrics: ``subscribed``, the latest sample, live."""
     name = protocol.METRICS_TOPIC
+    previous = conn.subs.get(name)
     topic = hub.topics_registry.get(name, protocol.METRICS_GROUP, None)
     sub = Subscription(conn, topic)
     topic.add(sub)
     conn.subs[name] = sub
+    if previous is not None:
+        # A second subscribe replaces the first: left registered, it would get every
+        # sample too, and the socket each ``metrics`` frame twice.
+        previous.topic.discard(previous)
     await hub.topics_registry.ready(topic)
     sample = await sync_to_async(reads.latest_metrics)()
     if conn.closed or conn.subs.get(name) is not sub:

@@ -146,3 +146,70 @@ async def test_subscribes_over_the_rate_get_an_error_and_the_socket_stays(socket
     assert (error["code"], error["ref"]) == ("rate_limited", 7)
     await sock.send({"type": "ping"})
     assert (await sock.recv_type("pong"))["type"] == "pong"
+
+
+async def _reads_of_20_at_once(server, world, head: int) -> tuple[int, int]:
+    """20 sockets, authenticated, subscribe at once with one ``since`` (a class
+    reconnecting after a restart): return the replay reads made and the events each got."""
+    from realtime import reads
+
+    real = reads.read_replay
+    calls = 0
+
+    def counting(*args):
+        nonlocal calls
+        calls += 1
+        return real(*args)
+
+    topic = f"cohort:{world.cohort.pk}"
+    clients = []
+    for _ in range(20):
+        ws = await connect(server, max_size=2**20)
+        await ws.send(json.dumps({"type": "auth", "token": token_for(world.mentor)}))
+        assert json.loads(await ws.recv())["type"] == "welcome"
+        clients.append(ws)
+    reads.read_replay = counting
+    try:
+        frame = json.dumps({"type": "subscribe", "topic": topic, "since": head - 100})
+        await asyncio.gather(*(ws.send(frame) for ws in clients))
+        got = set()
+        for ws in clients:
+            seqs: list[int] = []
+            async with asyncio.timeout(10):
+                while not seqs or seqs[-1] < head:
+                    frame_in = json.loads(await ws.recv())
+                    if frame_in["type"] == "subscribed":
+                        assert frame_in["recovered"] is True
+                    elif frame_in["type"] == "events":
+                        seqs.extend(e["seq"] for e in frame_in["events"])
+            assert seqs == list(range(head - 99, head + 1))
+            got.add(len(seqs))
+    finally:
+        reads.read_replay = real
+        for ws in clients:
+            await ws.close()
+    return calls, got.pop()
+
+
+async def test_twenty_sockets_subscribing_at_one_since_at_once_share_the_read(
+    server, world, monkeypatch
+):
+    """The figure of the shared replay read (issue 17, 4.10): reads made by 20 sockets
+    subscribing at the same ``since`` at once, each read alone (before) and shared."""
+    from realtime import subscribing
+
+    head = await sync_to_async(bump)(world, 120)
+    shared, events = await _reads_of_20_at_once(server, world, head)
+    # Before: every subscribe ran its own read.
+    real_read = subscribing.SharedReplays.read
+
+    async def alone(self, cohort_id, since, limit):
+        self.pending.clear()
+        return await real_read(self, cohort_id, since, limit)
+
+    await asyncio.sleep(0.3)  # the topic is left: the next subscribes find it cold again
+    monkeypatch.setattr(subscribing.SharedReplays, "read", alone)
+    each, _ = await _reads_of_20_at_once(server, world, head)
+    print(f"20 sockets at one since ({events} events each): {each} reads alone, {shared} shared")
+    assert each == 20
+    assert shared < each
