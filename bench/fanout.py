@@ -32,6 +32,7 @@ import json
 import multiprocessing as mp
 import os
 import resource
+import secrets
 import shutil
 import signal
 import socket
@@ -143,7 +144,7 @@ class World:
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "dashboard.settings.base",
             "DEBUG": "0",
-            "SECRET_KEY": "bench-only-secret-key-" + "x" * 40,
+            "SECRET_KEY": "bench-only-" + secrets.token_urlsafe(48),
             "SQLITE_PATH": str(self.tmp / "db.sqlite3"),
             "SIMULATE": "0",
             # One token stands in for many people: no cap on sockets per user.
