@@ -40,13 +40,6 @@ READS_MORE = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    result_cache.results.clear()
-    yield
-    result_cache.results.clear()
-
-
 def _stats() -> tuple[int, int, int]:
     s = result_cache.results.stats
     return s.hits, s.misses, s.stored
