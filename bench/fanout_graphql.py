@@ -7,7 +7,7 @@ of both kinds of socket with the ``websockets`` client; every delivery is timed 
 event's commit (its ``at``) to its receipt. Reported per kind: delivered/expected,
 duplicates and gaps, latency p50/p99/max; and the server's CPU over the writes.
 
-    .venv/bin/python bench/fanout_graphql.py --clients 1000 --live 1000 --rate 20
+    .venv/bin/python bench/fanout_graphql.py --clients 1000 --live 1000 --rate 20 --nice 10
     .venv/bin/python bench/fanout_graphql.py --clients 20 --live 20 --rate 5 --duration 3
 
 It is a benchmark, not a test: run it on a quiet machine. Figures: docs/performance.md.
@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing as mp
+import os
 import sys
 import time
 from pathlib import Path
@@ -66,8 +67,14 @@ async def _live_socket(url: str, token: str, cohort: int, got: list, ready: Any)
                 got.append((event["seq"], now - parse_at(event["at"])))
 
 
-def worker_main(conn: Any, url: str, token: str, cohort: int, n_gql: int, n_live: int) -> None:
+def worker_main(
+    conn: Any, url: str, token: str, cohort: int, n_gql: int, n_live: int, nice: int = 0
+) -> None:
     """Open the sockets, say so, collect deliveries until told to stop, send them back."""
+    if nice:
+        # The clients stand in for other machines: they yield the shared cores to the
+        # server when both want them (the REST writer keeps the normal priority).
+        os.nice(nice)
 
     async def run() -> None:
         loop = asyncio.get_running_loop()
@@ -127,6 +134,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="load-generator processes")
     parser.add_argument("--learners", type=int, default=20, help="learners written to")
     parser.add_argument("--drain", type=float, default=3, help="seconds to wait after writes")
+    parser.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="niceness of the load-generator processes (e.g. 10: they yield the cores to "
+        "the server, as clients on other machines would)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON line")
     args = parser.parse_args()
     raise_fd_limit(2 * (args.clients + args.live) + 4096)
@@ -163,7 +177,7 @@ def main() -> None:
             parent, child = ctx.Pipe()
             proc = ctx.Process(
                 target=worker_main,
-                args=(child, f"ws://127.0.0.1:{port}", token, cohort, *share),
+                args=(child, f"ws://127.0.0.1:{port}", token, cohort, *share, args.nice),
                 daemon=True,
             )
             proc.start()

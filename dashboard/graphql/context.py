@@ -12,7 +12,7 @@ from dashboard.apis.throttling import WriteThrottle
 from dashboard.errors import NotFound
 from dashboard.graphql.errors import Throttled
 from dashboard.graphql.visibility import Viewer, viewer_for
-from dashboard.selectors.cohorts import cohort_snapshot
+from dashboard.selectors.cohorts import cohort_snapshot, snapshot_bundle
 
 _ID = re.compile(r"[0-9]{1,18}")
 
@@ -28,7 +28,11 @@ class Context:
     user: User | AnonymousUser
     request: Any = None  # the DRF request over HTTP (the write throttle keys on it)
     _viewers: dict[int, Viewer | None] = field(default_factory=dict)
+    _bundles: dict[int, dict[str, Any]] = field(default_factory=dict)
     _snapshots: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # False once a resolver read anything but the viewer's snapshot (the clock, another
+    # selector): the result is then no function of the snapshot, not for the result cache.
+    snapshot_only: bool = True
 
     def viewer(self, cohort_id: int) -> Viewer | None:
         """Return how the caller sees the cohort (None: not visible), asked once."""
@@ -51,6 +55,18 @@ class Context:
             raise NotFound("No such cohort.")
         return viewer
 
+    def bundle(self, cohort_id: int) -> dict[str, Any]:
+        """Return the cohort's snapshot bundle (``snapshot_bundle``), read once per operation:
+        every read of the cohort in one operation is of the same database state."""
+        bundle = self._bundles.get(cohort_id)
+        if bundle is None:
+            bundle = self._bundles[cohort_id] = snapshot_bundle(cohort_id=cohort_id)
+        return bundle
+
+    def not_snapshot_only(self) -> None:
+        """Say that this operation's answer depends on more than the cohort snapshot."""
+        self.snapshot_only = False
+
     def snapshot(self, cohort_id: int) -> dict[str, Any]:
         """Return the cohort's snapshot as the caller may see it: every field of a
         ``Cohort`` reads this one read, so ``seq`` is consistent with the rest (one
@@ -58,7 +74,9 @@ class Context:
         snap = self._snapshots.get(cohort_id)
         if snap is None:
             viewer = self.visible(cohort_id)
-            snap = cohort_snapshot(cohort_id=cohort_id, viewer=viewer)
+            snap = cohort_snapshot(
+                cohort_id=cohort_id, viewer=viewer, bundle=self.bundle(cohort_id)
+            )
             self._snapshots[cohort_id] = snap
         return snap
 

@@ -24,6 +24,7 @@ from graphql.execution.values import VariableValues, get_argument_values, get_va
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 
 from dashboard.graphql.errors import BAD_USER_INPUT, QUERY_TOO_COMPLEX, format_error
+from dashboard.graphql.leaves import LeafExecutor
 from dashboard.graphql.limits import LIMIT_RULES, MAX_LIST, MAX_TOKENS, oversized_list
 from dashboard.graphql.schema import schema
 
@@ -138,6 +139,8 @@ def run(prepared: Prepared, context: Any, root_value: Any = None) -> dict[str, A
         operation_name=prepared.operation_name,
         # Every resolver is synchronous: strawberry's cheaper check of each value.
         is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+        # Objects of scalar fields only (each learner's progress cells) in one step.
+        executor_class=LeafExecutor,
     )
     assert not isinstance(result, Awaitable)  # every resolver is synchronous
     body: dict[str, Any] = {"data": result.data}

@@ -7,7 +7,7 @@ hub (``realtime/graphql_ws.py``), which executes their selection set on each eve
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.schema.config import StrawberryConfig
@@ -36,7 +36,11 @@ from dashboard.services.progress import progress_update
 from dashboard.services.reactions import comment_add, kudos_add
 from realtime.protocol import display_name, iso_ms
 
+if TYPE_CHECKING:
+    from dashboard.graphql.reads import NotificationSettings, ProgramOverview
+
 HISTORY_DEFAULT = 600
+_READS = "dashboard.graphql.reads"
 
 
 @strawberry.type
@@ -75,6 +79,12 @@ class Me:
             for m in user_memberships(user=info.context.user)  # type: ignore[arg-type]
         ]
 
+    @strawberry.field(description="The caller's email preferences (REST's /me/notifications/).")
+    def notifications(self, info: Info) -> Annotated[NotificationSettings, strawberry.lazy(_READS)]:
+        from dashboard.graphql.reads import notifications
+
+        return notifications(info)
+
 
 @strawberry.type
 class Query:
@@ -97,6 +107,14 @@ class Query:
     def cohort(self, info: Info, id: strawberry.ID) -> Cohort | None:
         pk, _ = info.context.viewer_or_404(id)
         return Cohort(_id=pk)
+
+    @strawberry.field(description="Staff; others get null with FORBIDDEN (REST's 403).")
+    def program_overview(
+        self, info: Info
+    ) -> Annotated[ProgramOverview, strawberry.lazy(_READS)] | None:
+        from dashboard.graphql.reads import overview
+
+        return overview(info)
 
     @strawberry.field(description="Mentors and staff; others get FORBIDDEN.")
     def cache_metrics(self, info: Info, history: int | None = HISTORY_DEFAULT) -> CacheMetrics:

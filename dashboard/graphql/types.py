@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any, NewType
+from typing import TYPE_CHECKING, Annotated, Any, NewType, TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
@@ -13,6 +13,19 @@ from dashboard.errors import InvalidInput, NotFound
 from dashboard.graphql.context import Context, parse_id
 from dashboard.graphql.limits import check_first
 from dashboard.selectors.cohorts import FEED_SIZE, events_after
+from dashboard.selectors.learners import LearnerFilter, cohort_learners
+
+if TYPE_CHECKING:
+    from dashboard.graphql.reads import LearnerTimeline, ProgressVersion
+
+_READS = "dashboard.graphql.reads"
+T = TypeVar("T")
+
+
+def _given(value: T | None) -> T | None:
+    """Return an optional argument's value, None when it was left out."""
+    return None if value is UNSET else value
+
 
 # Dates and times leave as the selectors give them: the strings REST sends.
 DateTime = NewType("DateTime", str)
@@ -285,12 +298,40 @@ class Cohort:
     def milestones(self, info: Info) -> list[Milestone]:
         return [Milestone(**m) for m in self._snap(info)["milestones"]]
 
-    @strawberry.field
-    def learners(self, info: Info, at_risk: bool | None = UNSET) -> list[Learner]:
+    @strawberry.field(
+        description="Every learner; with any argument, REST's /learners/ filters "
+        "(cohort_learners): atRisk not for learners, milestone and status together."
+    )
+    def learners(
+        self,
+        info: Info,
+        at_risk: bool | None = UNSET,
+        overdue: bool | None = UNSET,
+        milestone: str | None = UNSET,
+        status: ProgressStatus | None = UNSET,
+        search: str | None = UNSET,
+    ) -> list[Learner]:
         slugs = self._slugs(info)
-        rows = self._learners(info)
-        if at_risk is not UNSET and at_risk is not None:
-            rows = [r for r in rows if r["at_risk"] is at_risk]
+        filters = LearnerFilter(
+            at_risk=_given(at_risk),
+            overdue=_given(overdue),
+            milestone=_given(milestone),
+            status=status.value if isinstance(status, ProgressStatus) else None,
+            search=_given(search),
+        )
+        if filters == LearnerFilter():
+            return [Learner.of(row, slugs) for row in self._learners(info)]
+        if filters.search is not None and len(filters.search) > 100:
+            raise InvalidInput(
+                "search is at most 100 characters.", fields={"search": ["Too long."]}
+            )
+        info.context.not_snapshot_only()  # overdue and risk are as of now
+        rows = cohort_learners(
+            cohort_id=self._id,
+            viewer=info.context.visible(self._id),
+            filters=filters,
+            bundle=info.context.bundle(self._id),
+        )
         return [Learner.of(row, slugs) for row in rows]
 
     @strawberry.field
@@ -327,9 +368,36 @@ class Cohort:
         check_first(first)
         if after < 0:
             raise InvalidInput("after must be at least 0.", fields={"after": ["Must be >= 0."]})
+        info.context.not_snapshot_only()
         viewer = info.context.visible(self._id)
         events, _ = events_after(cohort_id=self._id, after=after, limit=first, viewer=viewer)
         return [Event.of(dict(e)) for e in events]
+
+    @strawberry.field(
+        description="The learner's events, newest first (REST's timeline): mentors, staff "
+        "and the learner themself; a peer is null with NOT_FOUND. first <= 200."
+    )
+    def timeline(
+        self,
+        info: Info,
+        learner: strawberry.ID,
+        before: int | None = UNSET,
+        first: int | None = 50,
+    ) -> Annotated[LearnerTimeline, strawberry.lazy(_READS)] | None:
+        from dashboard.graphql.reads import timeline
+
+        return timeline(info, self._id, learner, None if before is UNSET else before, first)
+
+    @strawberry.field(
+        description="The cell's versions, newest first (REST's history); a learner reads "
+        "a peer's without scores. Unknown learner or milestone: null with NOT_FOUND."
+    )
+    def progress_history(
+        self, info: Info, learner: strawberry.ID, milestone: str
+    ) -> list[Annotated[ProgressVersion, strawberry.lazy(_READS)]] | None:
+        from dashboard.graphql.reads import history
+
+        return history(info, self._id, learner, milestone)
 
     @strawberry.field
     def presence(self, info: Info) -> list[PresenceEntry]:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import re
 from typing import Any
 
 from csp.decorators import csp_update
 from django.core.exceptions import RequestDataTooBig
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.utils.decorators import method_decorator
@@ -25,6 +27,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 from strawberry.http.ides import get_graphql_ide_html
 
+from dashboard.graphql import result_cache
 from dashboard.graphql.context import Context
 from dashboard.graphql.errors import (
     BAD_USER_INPUT,
@@ -32,7 +35,7 @@ from dashboard.graphql.errors import (
     UNAUTHENTICATED,
     error_body,
 )
-from dashboard.graphql.execution import RequestError, prepare, run
+from dashboard.graphql.execution import Prepared, RequestError, prepare, run
 
 _GRAPHIQL = get_graphql_ide_html(graphql_ide="graphiql")
 
@@ -107,7 +110,29 @@ class GraphQLView(APIView):
             return self._unauthenticated()
         if prepared.kind == "subscription":
             return _refused(BAD_USER_INPUT, "Subscriptions are served over WebSocket.", 400)
-        return JsonResponse(run(prepared, Context(user=user, request=request)))
+        return self._execute(prepared, body["query"], Context(user=user, request=request))
+
+    def _execute(self, prepared: Prepared, query: str, context: Context) -> HttpResponse:
+        """Run the operation; a cohort query's answer comes from ``result_cache`` when the
+        same document, variables, audience and snapshot content were answered before."""
+        key = None
+        if prepared.kind == "query" and result_cache.enabled():
+            key = result_cache.key_for(
+                query=query,
+                operation_name=prepared.operation_name,
+                variables=prepared.variables,
+                root=prepared.root_field(),
+                context=context,
+            )
+        if key is not None:
+            cached = result_cache.results.get(key)
+            if cached is not None:
+                return HttpResponse(cached, content_type="application/json")
+        result = run(prepared, context)
+        encoded = json.dumps(result, cls=DjangoJSONEncoder).encode()
+        if key is not None and context.snapshot_only and "errors" not in result:
+            result_cache.results.put(key, encoded)
+        return HttpResponse(encoded, content_type="application/json")
 
     def _unauthenticated(self) -> JsonResponse:
         return _refused(

@@ -94,7 +94,9 @@ def consistent_read() -> Iterator[None]:
         yield
 
 
-def cohort_snapshot(*, cohort_id: int, viewer: Viewer | None = None) -> dict[str, Any]:
+def cohort_snapshot(
+    *, cohort_id: int, viewer: Viewer | None = None, bundle: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Return the dashboard's initial load: a fixed number of queries whatever the size.
 
     ``seq`` is read in the same database snapshot as the rows, so subscribing with
@@ -104,9 +106,11 @@ def cohort_snapshot(*, cohort_id: int, viewer: Viewer | None = None) -> dict[str
 
     ``viewer`` redacts the learners and the feed as that viewer may see them
     (``selectors/privacy.py``); the cached bundle is the same for everyone. None gives
-    everything, for callers inside the server (jobs, tests).
+    everything, for callers inside the server (jobs, tests). ``bundle``: the one the
+    caller already read (GraphQL reads one per operation), else it is read here.
     """
-    bundle = snapshot_bundle(cohort_id=cohort_id)
+    if bundle is None:
+        bundle = snapshot_bundle(cohort_id=cohort_id)
     now = timezone.now()
     learner_rows = snapshot_learners(bundle, now=now)
     at_risk = sum(1 for row in learner_rows if row["at_risk"])

@@ -35,15 +35,21 @@ def name_key(text: str) -> str:
 
 
 def cohort_learners(
-    *, cohort_id: int, viewer: Viewer, filters: LearnerFilter
+    *,
+    cohort_id: int,
+    viewer: Viewer,
+    filters: LearnerFilter,
+    bundle: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """Return the snapshot's learner entries that pass ``filters``, as ``viewer`` sees them.
 
     Raise ``InvalidInput`` for a milestone the program does not have, a status that does
     not exist, a milestone without a status (or the reverse), and for a learner filtering
-    by ``at_risk`` (it would reveal peers' risk).
+    by ``at_risk`` (it would reveal peers' risk). ``bundle``: the cohort's snapshot bundle
+    when the caller already read it (GraphQL: one per operation, consistent with its seq).
     """
-    bundle = snapshot_bundle(cohort_id=cohort_id)
+    if bundle is None:
+        bundle = snapshot_bundle(cohort_id=cohort_id)
     _check(filters, viewer=viewer, slugs={m["slug"] for m in bundle["milestones"]})
     now = timezone.now()
     today = timezone.localdate(now)

@@ -476,3 +476,8 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Cohort dashboard <dashboard@
 SITE_URL = env_str("SITE_URL", "http://localhost:8000").rstrip("/")
 # At-risk marks older than this are not emailed (a first start does not mail the history).
 ALERT_WINDOW_HOURS = env_int("ALERT_WINDOW_HOURS", 48)
+
+# GraphQL: executed answers of cohort queries kept per process, keyed by the document,
+# variables, audience and the snapshot's content (dashboard/graphql/result_cache.py).
+GRAPHQL_RESULT_CACHE = env_int("GRAPHQL_RESULT_CACHE", 128)  # answers; 0: off
+GRAPHQL_RESULT_CACHE_BYTES = env_int("GRAPHQL_RESULT_CACHE_BYTES", 32 * 1024 * 1024)

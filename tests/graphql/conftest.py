@@ -37,3 +37,14 @@ def codes(body: dict) -> list[str]:
 @pytest.fixture
 def gql():
     return GraphQLClient
+
+
+@pytest.fixture(autouse=True)
+def _no_answers_from_other_tests():
+    """Each test starts with an empty answer cache: a test that patches a resolver must
+    not be answered from another test's run of the same document on equal content."""
+    from dashboard.graphql import result_cache
+
+    result_cache.results.clear()
+    yield
+    result_cache.results.clear()

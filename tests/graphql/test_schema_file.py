@@ -21,7 +21,8 @@ CONTRACT_NAMES = [
     "type Subscription",
     "cohortEvents(cohort: ID!, afterSeq: Int",
     "cacheMetrics: CacheSample!",
-    "learners(atRisk: Boolean): [Learner!]!",
+    "learners(atRisk: Boolean",  # v1.1 added REST's other filters after it
+    "[Learner!]!",
     "feed(first: Int = 50): [Event!]!",
     "events(after: Int = 0, first: Int = 100): [Event!]!",
     "seq: Int!",
