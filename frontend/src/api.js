@@ -70,6 +70,13 @@ export const api = {
       `/api/cohorts/${cohortId}/progress/${learnerId}/${encodeURIComponent(slug)}/`,
       body,
     ),
+  timeline: (cohortId, learnerId, { before = null, limit = 50 } = {}) =>
+    request(
+      "GET",
+      `/api/cohorts/${cohortId}/learners/${learnerId}/timeline/?limit=${limit}${before === null ? "" : `&before=${before}`}`,
+    ),
+  history: (cohortId, learnerId, slug) =>
+    request("GET", `/api/cohorts/${cohortId}/progress/${learnerId}/${encodeURIComponent(slug)}/history/`),
   kudos: (cohortId, seq) => request("POST", `/api/cohorts/${cohortId}/events/${seq}/kudos/`),
   comment: (cohortId, seq, text) =>
     request("POST", `/api/cohorts/${cohortId}/events/${seq}/comments/`, { text }),

@@ -77,12 +77,28 @@ export function fullTime(iso) {
   return formatter("full", { dateStyle: "medium", timeStyle: "long" }).format(date);
 }
 
+/** Return the local day and time of an ISO instant, for a history ("2 Dec, 14:05"). */
+export function dayTime(iso) {
+  const date = parsed(iso);
+  if (!date) return "—";
+  return formatter("day-time", { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" }).format(date);
+}
+
+// Due dates are few and asked for once per overdue cell (thousands in a big cohort): kept.
+const days = new Map();
+
 /** Return a calendar date ("2026-12-01", a due date) in the reader's locale: "1 Dec 2026". */
 export function dayDate(isoDate) {
+  let text = days.get(isoDate);
+  if (text !== undefined) return text;
   const date = parsed(`${isoDate}T00:00:00Z`);
-  if (!date) return String(isoDate ?? "—");
   // A due date is a day, not an instant: shown as that day wherever the reader is.
-  return formatter("day", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" }).format(date);
+  text = date
+    ? formatter("day", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" }).format(date)
+    : String(isoDate ?? "—");
+  if (days.size > 1000) days.clear();
+  days.set(isoDate, text);
+  return text;
 }
 
 /** Return "12 s ago", "5 min ago", "3 h ago" or "2 d ago". */

@@ -3,20 +3,22 @@
 // or a refusal is decided there; this module only does it.
 
 import { ApiError, api, csrfToken, errorSentence } from "./api.js";
-import { h, replaceChildren } from "./dom.js";
 import { ms } from "./format.js";
 import { LatencyWindow } from "./latency.js";
+import { createNavigation } from "./navigation.js";
 import { utcDate } from "./risk.js";
 import { LiveSocket, socketUrl } from "./socket.js";
 import { mergeChanges, noChanges, refreshRisk } from "./state.js";
 import { badgeOf, initialSync, isLive, reduce } from "./sync.js";
 import { watchSession } from "./session.js";
 import { createWrites } from "./writes.js";
-import { renderCache, HISTORY_LIMIT, HISTORY_EVERY_S } from "./views/cache.js";
+import { CachePanel } from "./views/cache.js";
 import { renderBars, renderTimeline } from "./views/charts.js";
 import { CellEditor } from "./views/editor.js";
 import { showExport, watchPrint } from "./views/export.js";
 import { FeedView } from "./views/feed.js";
+import { FilterBar } from "./views/filterbar.js";
+import { LearnerPanel } from "./views/learner.js";
 import { MatrixView } from "./views/matrix.js";
 import { renderMine } from "./views/mine.js";
 import { renderPresence } from "./views/presence.js";
@@ -34,7 +36,7 @@ const app = {
   sync: initialSync(),
   socket: null,
   latency: new LatencyWindow(),
-  cache: { allowed: false, current: null, history: [] },
+  cacheAllowed: false,
   pendingRender: null,
   queued: { changes: noChanges(), live: [] },
   lastTimeline: 0,
@@ -53,6 +55,9 @@ function canEdit(learnerId) {
   return false;
 }
 
+// Mentors and staff see every learner's risk and activity; a learner only their own.
+const seesAll = () => app.role === "mentor" || app.role === "staff";
+
 // A learner added live carries no user id (learner.added has none): matched by name then.
 function isOnline(learner) {
   const presence = state()?.presence ?? [];
@@ -65,8 +70,21 @@ const matrix = new MatrixView($("matrix"), {
   canEdit,
   isOnline,
   onActivate: (learnerId, slug, anchor) => writes.openEditor(learnerId, slug, anchor),
+  onLearner: (learnerId, button) => nav.openLearner(learnerId, button),
+  onFiltered: (shown, total) => nav.counted(shown, total),
 });
-const editor = new CellEditor($("editor"), { onSave: (change) => writes.saveCell(change) });
+const editor = new CellEditor($("editor"), {
+  onSave: (change) => writes.saveCell(change),
+  onRestore: (change) => writes.saveCell({ ...change, kind: "restore" }),
+});
+const panel = new LearnerPanel($("learner-panel"), {
+  loadTimeline: (learnerId, before) => api.timeline(app.sync.cohortId, learnerId, { before }),
+  mayReadTimeline: (learnerId) => seesAll() || learnerId === app.learnerId,
+  mayEdit: seesAll,
+  onHistory: (learnerId, slug, button) => writes.openEditor(learnerId, slug, button, { showHistory: true }),
+  onClose: () => nav.closeLearner(),
+});
+const cache = new CachePanel($("cache"), { load: () => api.cacheMetrics() });
 const feed = new FeedView($("feed"), {
   tools: $("feed-tools"),
   onKudos: (seq) => writes.giveKudos(seq),
@@ -83,6 +101,18 @@ const writes = createWrites({
   notify,
   sessionCheck: (error) => checkSession(error),
 });
+const nav = createNavigation({
+  cohorts: () => app.cohorts,
+  cohortId: () => app.sync.cohortId,
+  state,
+  canSeeRisk: seesAll,
+  loadCohort: (cohortId) => loadCohort(cohortId),
+  matrix,
+  filterBar: new FilterBar($("filters"), { onChange: (filter, how) => nav.filterChanged(filter, how) }),
+  panel,
+  picker: $("cohort-picker"),
+  notify,
+});
 
 function renderAll() {
   const started = performance.now();
@@ -92,7 +122,8 @@ function renderAll() {
   feed.render(s);
   renderStatsViews(true);
   renderPresence($("presence"), s, app.me);
-  renderCache($("cache"), app.cache.current, app.cache.history);
+  cache.render();
+  nav.refresh();
   performance.measure("dashboard.render-all", { start: started, end: performance.now() });
 }
 
@@ -145,6 +176,7 @@ function flushRender() {
   if (changes.cohort) $("cohort-title").textContent = `${s.cohort.name} · ${s.cohort.program}`;
   renderStatsViews(changes.cohort);
   if (changes.learners.length > 0 || changes.added.length > 0) renderPresence($("presence"), s, app.me);
+  nav.changed(s, changes);
   const renderedAt = Date.now();
   for (const event of live) {
     const at = Date.parse(event.at);
@@ -197,7 +229,7 @@ function perform(effect) {
       renderPresenceChange(effect.before);
       break;
     case "metrics":
-      addMetricsSample(effect.sample);
+      cache.add(effect.sample);
       break;
     case "notify":
       notify(effect.text, effect.kind);
@@ -254,7 +286,7 @@ async function verifySession(reason = "expired") {
 }
 
 // --------------------------------------------------------------------------------------
-// Cohorts and the cache panel
+// Cohorts
 // --------------------------------------------------------------------------------------
 
 async function loadCohort(cohortId) {
@@ -265,7 +297,6 @@ async function loadCohort(cohortId) {
   document.body.dataset.role = app.role ?? "";
   $("mine-panel").hidden = app.role !== "learner";
   showExport($("export-csv"), app.role, cohortId);
-  history.replaceState(null, "", `#cohort=${cohortId}`);
   try {
     const snapshot = await api.snapshot(cohortId);
     if (app.sync.cohortId === cohortId) dispatch({ type: "snapshot", snapshot });
@@ -273,49 +304,6 @@ async function loadCohort(cohortId) {
     await checkSession(error);
     if (app.sync.phase !== "ended") throw error;
   }
-}
-
-/** Return the cohort to show for the URL's `#cohort=N`, telling when N is not one of them. */
-function cohortFromUrl() {
-  const raw = new URLSearchParams(location.hash.slice(1)).get("cohort");
-  const wanted = raw === null ? null : Number(raw);
-  const found = app.cohorts.find((c) => c.id === wanted);
-  if (raw !== null && !found) {
-    notify(`Cohort ${raw} is not available to you, so this is ${app.cohorts[0].name}.`, "warn");
-  }
-  return found ?? app.cohorts[0];
-}
-
-function buildPicker(selected) {
-  const picker = $("cohort-picker");
-  replaceChildren(
-    picker,
-    app.cohorts.map((c) =>
-      h("option", { value: String(c.id), selected: c.id === selected }, `${c.name} (${c.learner_count} learners)`),
-    ),
-  );
-  picker.addEventListener("change", () => loadCohort(Number(picker.value)));
-}
-
-function addMetricsSample(sample) {
-  app.cache.current = sample;
-  // History is kept one sample every HISTORY_EVERY_S, as the REST answer sends it.
-  const last = app.cache.history.at(-1);
-  if (!last || Date.parse(sample.at) - Date.parse(last.at) >= HISTORY_EVERY_S * 1000) {
-    app.cache.history = [...app.cache.history, sample].slice(-HISTORY_LIMIT);
-  }
-  renderCache($("cache"), app.cache.current, app.cache.history);
-}
-
-async function loadCache() {
-  try {
-    const metrics = await api.cacheMetrics();
-    app.cache.current = metrics.current ?? null;
-    app.cache.history = (metrics.history ?? []).slice(-HISTORY_LIMIT);
-  } catch {
-    app.cache.current = null;
-  }
-  renderCache($("cache"), app.cache.current, app.cache.history);
 }
 
 // --------------------------------------------------------------------------------------
@@ -336,10 +324,12 @@ function startTimers() {
   setInterval(() => feed.tick(Date.now()), 15_000);
   setInterval(() => {
     if (!state()) return;
+    matrix.tick(); // a new day: due dates and this week's column move on
     const { state: judged, changed } = refreshRisk(state(), Date.now());
     if (changed.length === 0) return;
     app.sync = { ...app.sync, state: judged };
     matrix.refreshRows(judged, changed);
+    panel.update(judged, { ...noChanges(), learners: changed });
     renderStatsViews(false);
     renderPresence($("presence"), judged, app.me);
   }, 60_000);
@@ -363,18 +353,17 @@ async function boot() {
     $("cohort-title").textContent = "You are not in any cohort yet.";
     return;
   }
-  const first = cohortFromUrl();
-  buildPicker(first.id);
-  app.cache.allowed = app.me.is_staff || app.me.memberships.some((m) => m.role === "mentor");
-  $("cache-panel").hidden = !app.cache.allowed;
-  app.sync = initialSync({ metrics: app.cache.allowed, online: navigator.onLine !== false });
+  const first = nav.start();
+  app.cacheAllowed = app.me.is_staff || app.me.memberships.some((m) => m.role === "mentor");
+  $("cache-panel").hidden = !app.cacheAllowed;
+  app.sync = initialSync({ metrics: app.cacheAllowed, online: navigator.onLine !== false });
   app.socket = new LiveSocket({
     url: socketUrl(location),
     onFrame: (frame) => dispatch({ type: "frame", frame }),
     onState: (socketState, info) => dispatch({ type: "socket", state: socketState, code: info?.code }),
   });
-  await loadCohort(first.id);
-  if (app.cache.allowed) loadCache();
+  await loadCohort(first);
+  if (app.cacheAllowed) cache.fetch();
   if (app.me.is_staff) showProgram($("program-panel"), $("program"), api.programOverview);
   app.socket.start();
   renderFooter();

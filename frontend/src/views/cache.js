@@ -93,3 +93,39 @@ export function renderCache(root, current, history) {
       : null,
   );
 }
+
+/** The panel with its samples: the REST history first, then one live sample per frame. */
+export class CachePanel {
+  /** load() returns a promise of the REST answer ({current, history}). */
+  constructor(root, { load }) {
+    this.root = root;
+    this.load = load;
+    this.current = null;
+    this.history = [];
+  }
+
+  render() {
+    renderCache(this.root, this.current, this.history);
+  }
+
+  async fetch() {
+    try {
+      const metrics = await this.load();
+      this.current = metrics.current ?? null;
+      this.history = (metrics.history ?? []).slice(-HISTORY_LIMIT);
+    } catch {
+      this.current = null;
+    }
+    this.render();
+  }
+
+  add(sample) {
+    this.current = sample;
+    // History is kept one sample every HISTORY_EVERY_S, as the REST answer sends it.
+    const last = this.history.at(-1);
+    if (!last || Date.parse(sample.at) - Date.parse(last.at) >= HISTORY_EVERY_S * 1000) {
+      this.history = [...this.history, sample].slice(-HISTORY_LIMIT);
+    }
+    this.render();
+  }
+}

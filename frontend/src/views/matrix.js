@@ -2,76 +2,93 @@
 // only its cell and its row header, so a 400-learner cohort stays smooth.
 //
 // Keyboard: one cell is in the tab order (roving tabindex); arrow keys, Home and End move
-// between cells; Enter or Space opens the editor of an editable cell.
+// between cells and to the learner's name (ArrowLeft from the first cell); Enter or Space
+// opens the editor of an editable cell, or the learner's story from the name.
+//
+// A filter (filters.js) hides rows; it is judged again for each row an event changes, so
+// a learner who becomes at risk shows up under "at risk only" as the event lands.
 
 import { h, replaceChildren } from "../dom.js";
+import { gridTarget } from "./grid.js";
+import { matcher, sortedIds } from "../filters.js";
 import { cellDescription, cellText, dayDate, percent } from "../format.js";
+import { isOverdue, thisWeeksMilestone, utcDate } from "../risk.js";
+import { NO_FILTER } from "../route.js";
 import { learnerCompletion } from "../state.js";
 
-/** Return learner ids in display order: by name, or by completion (then name). */
-export function sortedIds(state, key, dir) {
-  const learners = state.order.map((id) => state.learners[id]);
-  const byName = (a, b) => a.name.localeCompare(b.name) || a.id - b.id;
-  const sign = dir === "desc" ? -1 : 1;
-  const completion = new Map(learners.map((l) => [l.id, learnerCompletion(l, state.milestones)]));
-  learners.sort((a, b) =>
-    key === "completion"
-      ? sign * (completion.get(a.id) - completion.get(b.id)) || byName(a, b)
-      : sign * byName(a, b),
-  );
-  return learners.map((l) => l.id);
-}
+export { sortedIds } from "../filters.js";
+
+const NAME = "@name"; // the focus key of a row's name: `${learnerId}:@name`
 
 export class MatrixView {
   /**
    * root: the container; canEdit(learnerId): whether this user may edit that row;
-   * onActivate(learnerId, slug, button): open the editor; isOnline(learner): presence.
+   * onActivate(learnerId, slug, button): open the editor; isOnline(learner): presence;
+   * onLearner(learnerId, button): open the learner's story; onFiltered(shown, total): the
+   * filter's count changed; now(): the clock (ms), for due dates.
    */
-  constructor(root, { canEdit, onActivate, isOnline }) {
+  constructor(root, { canEdit, onActivate, isOnline, onLearner, onFiltered, now = () => Date.now() }) {
     this.root = root;
     this.canEdit = canEdit;
     this.onActivate = onActivate;
     this.isOnline = isOnline;
+    this.onLearner = onLearner;
+    this.onFiltered = onFiltered;
+    this.now = now;
     this.sortKey = "name";
     this.sortDir = "asc";
     this.cells = new Map(); // "learnerId:slug" -> button
-    this.rows = new Map(); // learnerId -> {tr, nameCell, pctCell}
+    this.rows = new Map(); // learnerId -> {tr, nameCell, nameButton, flags, pctCell}
+    this.columns = new Map(); // slug -> {th, col, note}
     this.pending = new Map(); // "learnerId:slug" -> {status, score, awaitVersion}
+    this.filter = NO_FILTER;
+    this.hiddenRows = new Set();
     this.focusKey = null;
     this.state = null;
+    this.day = utcDate(now());
   }
 
   // ---- building --------------------------------------------------------------------
 
   render(state) {
     this.state = state;
+    this.day = utcDate(this.now());
     this.cells.clear();
     this.rows.clear();
-    const sortButton = (key, label) => {
-      const button = h(
-        "button",
-        { type: "button", class: "sort", dataset: { sort: key }, onclick: () => this.toggleSort(key) },
-        label,
-      );
-      return button;
-    };
-    this.nameHeader = h("th", { scope: "col", class: "col-name" }, sortButton("name", "Learner"));
-    this.pctHeader = h("th", { scope: "col", class: "col-pct" }, sortButton("completion", "Done"));
-    const milestoneHeaders = state.milestones.map((m) =>
-      h(
+    this.columns.clear();
+    this.hiddenRows.clear();
+    const sortButton = (key, label) =>
+      h("button", { type: "button", class: "sort", dataset: { sort: key }, onclick: () => this.toggleSort(key) }, label);
+    // Explicit roles: the rows are laid out as grids (styles.css), not as a CSS table.
+    const colHeader = { scope: "col", role: "columnheader" };
+    this.nameHeader = h("th", { ...colHeader, class: "col-name" }, sortButton("name", "Learner"));
+    this.pctHeader = h("th", { ...colHeader, class: "col-pct" }, sortButton("completion", "Done"));
+    const milestoneHeaders = state.milestones.map((m) => {
+      const note = h("span", { class: "sr-only" });
+      const th = h(
         "th",
-        { scope: "col", class: "col-ms", title: `${m.title}: expected by week ${m.week} (${dayDate(m.due_date)})` },
+        { ...colHeader, class: "col-ms", dataset: { milestone: m.slug } },
         h("span", { class: "ms-title" }, m.title),
         h("span", { class: "ms-week" }, `w${m.week}`),
-      ),
-    );
-    this.tbody = h("tbody");
+        note,
+      );
+      this.columns.set(m.slug, { th, note });
+      return th;
+    });
+    this.tbody = h("tbody", { role: "rowgroup" });
     this.table = h(
       "table",
-      { class: "matrix", "aria-label": "Progress of each learner on each milestone", "aria-rowcount": state.order.length + 1 },
-      h("thead", {}, h("tr", {}, this.nameHeader, this.pctHeader, milestoneHeaders)),
+      {
+        class: "matrix",
+        role: "table",
+        "aria-label": "Progress of each learner on each milestone",
+        "aria-rowcount": state.order.length + 1,
+      },
+      h("thead", { role: "rowgroup" }, h("tr", { role: "row" }, this.nameHeader, this.pctHeader, milestoneHeaders)),
       this.tbody,
     );
+    this.table.style.setProperty("--cols", String(state.milestones.length));
+    this.markWeek();
     this.table.addEventListener("keydown", (e) => this.onKeydown(e));
     this.table.addEventListener("click", (e) => this.onClick(e));
     this.table.addEventListener("focusin", (e) => {
@@ -86,13 +103,38 @@ export class MatrixView {
     this.updateSortHeaders();
     const first = this.cells.keys().next();
     this.setFocusKey(first.done ? null : first.value);
+    this.applyFilter();
+  }
+
+  /** Mark this week's milestone column (risk.js): tinted, and said in its header's words. */
+  markWeek() {
+    const { cohort, milestones } = this.state;
+    const current = thisWeeksMilestone(cohort, milestones, this.day);
+    // The tint is one background on the table's body (styles.css), not a class per cell.
+    if (current) this.table.style.setProperty("--week", String(milestones.indexOf(current.milestone)));
+    this.table.toggleAttribute("data-week", current !== null);
+    for (const m of milestones) {
+      const column = this.columns.get(m.slug);
+      const now = current?.milestone === m;
+      column.th.classList.toggle("current", now);
+      column.note.textContent = now ? ` (${current.words})` : "";
+      column.th.title = `${m.title}: expected by week ${m.week} (${dayDate(m.due_date)})${now ? ` — ${current.words}` : ""}`;
+    }
   }
 
   buildRow(learnerId) {
     const learner = this.state.learners[learnerId];
-    const nameCell = h("th", { scope: "row", class: "col-name" });
-    const pctCell = h("td", { class: "col-pct" });
-    const tr = h("tr", { dataset: { learner: String(learnerId) } }, nameCell, pctCell);
+    const nameButton = h("button", {
+      type: "button",
+      class: "learner-name",
+      tabindex: "-1",
+      "aria-haspopup": "dialog",
+      dataset: { key: `${learnerId}:${NAME}`, learner: String(learnerId) },
+    });
+    const flags = h("span", { class: "flags" });
+    const nameCell = h("th", { scope: "row", role: "rowheader", class: "col-name" }, nameButton, flags);
+    const pctCell = h("td", { role: "cell", class: "col-pct" });
+    const tr = h("tr", { role: "row", dataset: { learner: String(learnerId) } }, nameCell, pctCell);
     for (const m of this.state.milestones) {
       const key = `${learnerId}:${m.slug}`;
       const button = h("button", {
@@ -102,9 +144,9 @@ export class MatrixView {
         dataset: { key, learner: String(learnerId), milestone: m.slug },
       });
       this.cells.set(key, button);
-      tr.append(h("td", {}, button));
+      tr.append(h("td", { role: "cell" }, button));
     }
-    this.rows.set(learnerId, { tr, nameCell, pctCell });
+    this.rows.set(learnerId, { tr, nameCell, nameButton, flags, pctCell });
     this.fillRow(learner);
     for (const m of this.state.milestones) this.fillCell(learner, m);
     return tr;
@@ -114,7 +156,8 @@ export class MatrixView {
     const row = this.rows.get(learner.id);
     if (!row) return;
     const online = this.isOnline(learner);
-    const parts = [h("span", { class: "learner-name" }, learner.name)];
+    if (row.nameButton.textContent !== learner.name) row.nameButton.textContent = learner.name;
+    const parts = [];
     if (online) {
       parts.push(h("span", { class: "online", title: "Viewing now" }, "●", h("span", { class: "sr-only" }, " online now")));
     }
@@ -132,7 +175,7 @@ export class MatrixView {
         ),
       );
     }
-    replaceChildren(row.nameCell, parts);
+    replaceChildren(row.flags, parts);
     row.tr.classList.toggle("at-risk", atRisk);
     row.tr.classList.toggle("mine", this.canEdit(learner.id) === "own");
     row.pctCell.textContent = percent(learnerCompletion(learner, this.state.milestones));
@@ -150,16 +193,18 @@ export class MatrixView {
     }
     const shown = pending ?? confirmed;
     const editable = Boolean(this.canEdit(learner.id));
-    button.className = `cell s-${shown.status}${pending ? " pending" : ""}`;
+    // Overdue shows as a "!" in the corner (styles.css), not by colour alone, and in words.
+    const late = isOverdue(shown.status, milestone, this.day) ? `, overdue (due ${dayDate(milestone.due_date)})` : "";
+    button.className = `cell s-${shown.status}${pending ? " pending" : ""}${late ? " overdue" : ""}`;
     button.textContent = cellText(shown);
     button.setAttribute(
       "aria-label",
       // The name carries the visible text ("▲ Sub") so speech input can say what is seen.
-      `${learner.name}, ${milestone.title}: ${cellText(shown)}, ${cellDescription(shown)}${pending ? " (saving)" : ""}`,
+      `${learner.name}, ${milestone.title}: ${cellText(shown)}, ${cellDescription(shown)}${late}${pending ? " (saving)" : ""}`,
     );
     if (editable) button.removeAttribute("aria-disabled");
     else button.setAttribute("aria-disabled", "true");
-    button.title = `${milestone.title}: ${cellDescription(shown)}${editable ? " — press to change" : ""}`;
+    button.title = `${milestone.title}: ${cellDescription(shown)}${late}${editable ? " — press to change" : ""}`;
   }
 
   // ---- updates ---------------------------------------------------------------------
@@ -167,9 +212,14 @@ export class MatrixView {
   /** Show the new state: only the listed cells and rows are touched. */
   update(state, changes) {
     this.state = state;
-    const bySlug = new Map(state.milestones.map((m) => [m.slug, m]));
-    for (const [learnerId, slug] of changes.cells) {
-      this.fillCell(state.learners[learnerId], bySlug.get(slug));
+    if (changes.cohort) {
+      // New dates: every due date, hence every overdue mark and this week's column.
+      this.refillAll();
+    } else {
+      const bySlug = new Map(state.milestones.map((m) => [m.slug, m]));
+      for (const [learnerId, slug] of changes.cells) {
+        this.fillCell(state.learners[learnerId], bySlug.get(slug));
+      }
     }
     for (const id of new Set(changes.learners)) {
       if (state.learners[id]) this.fillRow(state.learners[id]);
@@ -178,18 +228,70 @@ export class MatrixView {
       for (const id of changes.added) {
         if (!this.rows.has(id)) this.tbody.append(this.buildRow(id));
       }
-      this.table.setAttribute("aria-rowcount", String(state.order.length + 1));
       this.root.style.setProperty("--rows", String(state.order.length));
     }
     if (changes.added.length > 0 || (this.sortKey === "completion" && changes.cells.length > 0)) {
       this.reorder();
     }
+    if (changes.cohort) this.applyFilter();
+    else this.applyFilter([...changes.learners, ...changes.added, ...changes.cells.map(([id]) => id)]);
   }
 
   /** Redraw rows (presence or risk changed for them). */
   refreshRows(state, ids) {
     this.state = state;
     for (const id of ids) if (state.learners[id]) this.fillRow(state.learners[id]);
+    this.applyFilter(ids);
+  }
+
+  /** Once a day passes (checked by the page's minute timer): due dates move on. */
+  tick() {
+    const day = utcDate(this.now());
+    if (day === this.day || !this.state) return;
+    this.refillAll();
+    this.applyFilter();
+  }
+
+  refillAll() {
+    this.day = utcDate(this.now());
+    this.markWeek();
+    for (const id of this.state.order) {
+      const learner = this.state.learners[id];
+      if (learner) for (const m of this.state.milestones) this.fillCell(learner, m);
+    }
+  }
+
+  // ---- filtering -------------------------------------------------------------------
+
+  /** Show only the learners that pass `filter` (filters.js, already made effective). */
+  setFilter(filter) {
+    this.filter = filter;
+    if (this.state) this.applyFilter();
+  }
+
+  /** Judge the filter again for `ids` (every row when null); tell the count if it changed. */
+  applyFilter(ids = null) {
+    if (!this.state || !this.table) return;
+    const matches = matcher(this.filter, this.state.milestones, this.day);
+    const before = this.hiddenRows.size;
+    for (const id of ids === null ? this.state.order : new Set(ids)) {
+      const row = this.rows.get(id);
+      const learner = this.state.learners[id];
+      if (!row || !learner) continue;
+      const hide = !matches(learner);
+      if (hide === row.tr.hidden) continue;
+      row.tr.hidden = hide;
+      if (hide) this.hiddenRows.add(id);
+      else this.hiddenRows.delete(id);
+    }
+    const shown = this.rows.size - this.hiddenRows.size;
+    this.table.setAttribute("aria-rowcount", String(shown + 1));
+    if (this.hiddenRows.has(Number(String(this.focusKey).split(":")[0]))) {
+      const first = [...this.tbody.children].find((tr) => !tr.hidden);
+      const button = first?.querySelector("button.cell");
+      if (button) this.setFocusKey(button.dataset.key);
+    }
+    if (ids === null || this.hiddenRows.size !== before) this.onFiltered?.(shown, this.rows.size);
   }
 
   setPending(learnerId, slug, value) {
@@ -250,16 +352,34 @@ export class MatrixView {
 
   // ---- keyboard and pointer --------------------------------------------------------
 
+  /** Return the button of focus key `key`: a cell, or a row's name. */
+  control(key) {
+    if (typeof key !== "string") return null;
+    if (!key.endsWith(`:${NAME}`)) return this.cells.get(key) ?? null;
+    return this.rows.get(Number(key.split(":")[0]))?.nameButton ?? null;
+  }
+
+  /** Return the name button of a learner's row (to return focus to), or null. */
+  nameButton(learnerId) {
+    return this.rows.get(learnerId)?.nameButton ?? null;
+  }
+
   setFocusKey(key) {
     if (this.focusKey === key) return;
-    const old = this.cells.get(this.focusKey);
+    const old = this.control(this.focusKey);
     if (old) old.tabIndex = -1;
     this.focusKey = key;
-    const now = this.cells.get(key);
+    const now = this.control(key);
     if (now) now.tabIndex = 0;
   }
 
   onClick(event) {
+    const name = event.target.closest("button.learner-name");
+    if (name) {
+      this.setFocusKey(name.dataset.key);
+      this.onLearner?.(Number(name.dataset.learner), name);
+      return;
+    }
     const button = event.target.closest("button.cell");
     if (!button) return;
     const learnerId = Number(button.dataset.learner);
@@ -268,35 +388,7 @@ export class MatrixView {
   }
 
   onKeydown(event) {
-    const button = event.target.closest?.("button.cell");
-    if (!button) return;
-    const tr = button.closest("tr");
-    const td = button.closest("td");
-    const column = [...tr.children].indexOf(td);
-    let target = null;
-    switch (event.key) {
-      case "ArrowRight":
-        target = td.nextElementSibling;
-        break;
-      case "ArrowLeft":
-        target = td.previousElementSibling;
-        break;
-      case "ArrowDown":
-        target = tr.nextElementSibling?.children[column];
-        break;
-      case "ArrowUp":
-        target = tr.previousElementSibling?.children[column];
-        break;
-      case "Home":
-        target = tr.children[2];
-        break;
-      case "End":
-        target = tr.lastElementChild;
-        break;
-      default:
-        return;
-    }
-    const next = target?.querySelector?.("button.cell");
+    const next = gridTarget(event.target, event.key);
     if (next) {
       event.preventDefault();
       this.setFocusKey(next.dataset.key);

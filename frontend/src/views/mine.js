@@ -2,7 +2,7 @@
 
 import { h, replaceChildren } from "../dom.js";
 import { STATUS_LABEL, cellText, dayDate, percent } from "../format.js";
-import { nextMilestone } from "../risk.js";
+import { isOverdue, nextMilestone } from "../risk.js";
 import { LEARNER_TRANSITIONS, learnerCompletion } from "../state.js";
 
 const ACTION = { in_progress: "Start", submitted: "Submit" };
@@ -36,7 +36,7 @@ export function renderMine(root, state, learnerId, { onMove, today }) {
     : h("p", { class: "next" }, "Everything is submitted or completed. Well done!");
   const rows = state.milestones.map((m) => {
     const cell = learner.progress[m.slug] ?? { status: "not_started", score: null };
-    const late = m.due_date < today && !["submitted", "completed"].includes(cell.status);
+    const late = isOverdue(cell.status, m, today);
     return h(
       "li",
       { class: `mine-item s-${cell.status}${late ? " late" : ""}`, dataset: { milestone: m.slug } },

@@ -10,11 +10,23 @@ const $ = (id) => document.getElementById(id);
 
 let noticeTimer = null;
 
-/** Show `text` for `holdMs` (kind: info | ok | warn). */
-export function notify(text, kind = "info", holdMs = 15_000) {
+/**
+ * Show `text` for `holdMs` (kind: info | ok | warn); `action` ({label, run}) adds a button
+ * that lasts as long as the notice ("Undo"). A later notice replaces this one.
+ */
+export function notify(text, kind = "info", holdMs = 15_000, action = null) {
   const el = $("notice");
   el.className = `notice ${kind}`;
-  el.textContent = text;
+  if (action) {
+    const button = h("button", { type: "button", class: "notice-action" }, action.label);
+    button.addEventListener("click", () => {
+      button.disabled = true;
+      action.run();
+    });
+    replaceChildren(el, `${text} `, button);
+  } else {
+    el.textContent = text;
+  }
   el.hidden = false;
   clearTimeout(noticeTimer);
   noticeTimer = setTimeout(() => {
