@@ -168,6 +168,7 @@ async def scenario(world, operations, split: int, user=None) -> None:
             0,
         )
         assert comparable(result.state) == comparable(after)
+        assert all(e["kind"] != "hidden" for e in result.state["feed"])  # shown nowhere
         assert await sock.nothing(0.05)
     finally:
         await sock.close()
