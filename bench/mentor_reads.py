@@ -13,7 +13,8 @@ request was due): the learners list with a random filter, a random learner's tim
 random cell's history. Then times the big cohort's ``export.csv`` (first byte to last).
 Prints one JSON object. Targets (issue 19): p99 <= 50 ms at 20 req/s; CSV < 1 s.
 
-Database /tmp/mentor-reads.sqlite3 (the bench's own), port 8410 unless ``--port``.
+Database /tmp/mentor-reads.sqlite3 (the bench's own; ``BENCH_TMPDIR`` moves it), port 8410
+unless ``--port``.
 It is a benchmark, not a test: run it on a quiet machine. Figures: docs/performance.md.
 """
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import subprocess
 import sys
@@ -35,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.snapshot_cache import PYTHON, _env, fixed_rate, server, token_for  # noqa: E402
 
-SQLITE = "/tmp/mentor-reads.sqlite3"
+SQLITE = os.environ.get("BENCH_TMPDIR", "/tmp") + "/mentor-reads.sqlite3"
 
 # Run with manage.py shell: a cohort of BIG learners with 3 progress changes each.
 BIG_COHORT = """

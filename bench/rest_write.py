@@ -32,6 +32,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--writes", type=int, default=1000, help="measured writes")
     parser.add_argument("--warmup", type=int, default=100, help="writes before measuring")
+    parser.add_argument("--learners", type=int, default=50, help="seeded (two cells each)")
     parser.add_argument("--postgres", default="", metavar="URL", help="a private database there")
     parser.add_argument("--json", action="store_true", help="print one JSON line")
     args = parser.parse_args()
@@ -44,7 +45,7 @@ def main() -> None:
             layer="pubsub",
             baseline=False,
             users=2,
-            learners=50,
+            learners=args.learners,
             profile="",
         )
     )

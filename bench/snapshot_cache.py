@@ -14,7 +14,8 @@ optionally cached on Redis, and loads the snapshot of one cohort through each.
 ``simulate`` serves the demo with the simulator on, loads snapshots of random cohorts
 and the cohort list at a fixed rate, then reads the 60 s window of /api/metrics/cache/.
 
-Ports 8300-8399, database /tmp/metrics.sqlite3 (the bench's own; never the repo's).
+Ports 8300-8399 (``--port`` moves the first), database /tmp/metrics.sqlite3 (the bench's own;
+never the repo's; ``BENCH_TMPDIR`` moves it: tests/bench/test_bench_smoke.py).
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ sys.path.insert(0, str(ROOT))
 from dashboard import serve  # noqa: E402  (after the path)
 
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
-SQLITE = "/tmp/metrics.sqlite3"
-SEED_COPY = "/tmp/metrics-seeded.sqlite3"
+TMPDIR = os.environ.get("BENCH_TMPDIR", "/tmp")
+SQLITE = f"{TMPDIR}/metrics.sqlite3"
+SEED_COPY = f"{TMPDIR}/metrics-seeded.sqlite3"
 # As `make run`: one uvicorn process (dashboard/serve.py).
 UVICORN = serve.command("--log-level", "warning", python=PYTHON)
 
@@ -239,14 +241,14 @@ def snapshot_run(base: str, rate: float, duration: float) -> dict:
 def compare(args: argparse.Namespace) -> None:
     seed()
     runs = {}
-    with server(8301) as base:
+    with server(args.port) as base:
         runs["cached (locmem)"] = snapshot_run(base, args.rate, args.duration)
     seed()
-    with server(8302, DJANGO_SETTINGS_MODULE="bench.nocache_settings") as base:
+    with server(args.port + 1, DJANGO_SETTINGS_MODULE="bench.nocache_settings") as base:
         runs["uncached"] = snapshot_run(base, args.rate, args.duration)
     if args.redis:
         seed()
-        with redis_server(8390) as url, server(8303, REDIS_URL=url) as base:
+        with redis_server(8390) as url, server(args.port + 2, REDIS_URL=url) as base:
             pump = subprocess.Popen(
                 [PYTHON, "manage.py", "metrics_pump"], cwd=ROOT, env=_env(REDIS_URL=url)
             )
@@ -265,7 +267,7 @@ def compare(args: argparse.Namespace) -> None:
 
 def simulate(args: argparse.Namespace) -> None:
     seed()
-    with server(8304, SIMULATE="1", SIMULATE_INTERVAL=str(args.interval)) as base:
+    with server(args.port, SIMULATE="1", SIMULATE_INTERVAL=str(args.interval)) as base:
         token = token_for(base, args.user)
         headers = {"Authorization": f"Bearer {token}"}
         cohorts = [c["id"] for c in httpx.get(f"{base}/api/cohorts/", headers=headers).json()]
@@ -323,12 +325,14 @@ def main() -> None:
     p.add_argument("--rate", type=float, default=20)
     p.add_argument("--duration", type=float, default=30)
     p.add_argument("--redis", action="store_true", help="also cached on a private Redis")
+    p.add_argument("--port", type=int, default=8301, help="cached; uncached +1, Redis +2")
     p.set_defaults(run=compare)
     p = sub.add_parser("simulate", help="the hit ratio with the demo simulator on")
     p.add_argument("--rate", type=float, default=5)
     p.add_argument("--duration", type=float, default=90)
     p.add_argument("--interval", type=float, default=2.0, help="SIMULATE_INTERVAL")
     p.add_argument("--user", default="mentor", help="mentor: one cohort; admin: all of them")
+    p.add_argument("--port", type=int, default=8304)
     p.set_defaults(run=simulate)
     p = sub.add_parser("overhead", help="the instrumentation's cost per cache operation")
     p.add_argument("-n", type=int, default=100_000)
