@@ -107,22 +107,68 @@ def cohort_cache_versions(cohort_ids: Iterable[int]) -> dict[int, str | None]:
 # ======================================================================================
 
 
+class _Flight:
+    """One computation of a key in this process, which other threads missing the same key
+    wait for instead of computing it again."""
+
+    __slots__ = ("done", "ok", "value")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.ok = False
+        self.value: object = None
+
+
+_flights: dict[str, _Flight] = {}
+_flights_lock = threading.Lock()
+# How long a thread waits for another's computation of the same key before doing its own.
+FLIGHT_WAIT = 10.0
+
+
+def _compute(family: str, compute: Callable[[], T]) -> T:
+    started = time.perf_counter()
+    value = compute()
+    default_recorder().record_compute(family, (time.perf_counter() - started) * 1000)
+    return value
+
+
 def cached(family: str, key: str | None, compute: Callable[[], T], *, timeout: int) -> T:
     """Return the value under ``key``, or compute, time and store it.
 
     The time the miss path took is recorded for ``family``: it is what the next hit saves.
-    ``key`` None bypasses the cache.
+    ``key`` None bypasses the cache. Threads of this process that miss a key another
+    thread is computing wait for that computation (one flight per key) instead of each
+    running it: after a write, every open dashboard of a big cohort asks for its new
+    snapshot at once, and N concurrent builds of a 400-learner bundle each took N times
+    as long. What a waiter gets was read under the same token, so it is exactly what a
+    cache hit a moment later would give.
     """
-    if key is not None:
-        value = cache.get(key)
-        if value is not None:
-            return value  # type: ignore[no-any-return]
-    started = time.perf_counter()
-    value = compute()
-    default_recorder().record_compute(family, (time.perf_counter() - started) * 1000)
-    if key is not None:
+    if key is None:
+        return _compute(family, compute)
+    value = cache.get(key)
+    if value is not None:
+        return value  # type: ignore[no-any-return]
+    with _flights_lock:
+        flight = _flights.get(key)
+        leading = flight is None
+        if flight is None:
+            flight = _flights[key] = _Flight()
+    if not leading:
+        if flight.done.wait(FLIGHT_WAIT) and flight.ok:
+            return flight.value  # type: ignore[return-value]
+        # The computing thread failed or is stuck: compute (and store) this one's own.
+        value = _compute(family, compute)
         cache.set(key, value, timeout=timeout)
-    return value
+        return value
+    try:
+        value = _compute(family, compute)
+        cache.set(key, value, timeout=timeout)
+        flight.value, flight.ok = value, True
+        return value
+    finally:
+        with _flights_lock:
+            _flights.pop(key, None)
+        flight.done.set()
 
 
 def cached_per_cohort(
