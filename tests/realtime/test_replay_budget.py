@@ -89,7 +89,8 @@ async def test_an_attacker_at_the_limits_cannot_slow_an_observers_pings(server, 
     The attacker's clients run on the server's own event loop here, and a shared machine
     adds its own pauses: the 10 ms bound is asserted with ``REPLAY_P99_STRICT=1`` (a quiet
     machine). Measured on a loaded 2-core machine (load 9): ~1 ms without the attack,
-    12-33 ms with it, against 17-58 ms with the replay budget alone.
+    12-33 ms with it, against 17-58 ms with the replay budget alone. On a quiet machine
+    (2026-12-04, ``REPLAY_P99_STRICT=1``): 0.8 ms without the attack, 1.3 ms with it.
     """
     topic = f"cohort:{world.cohort.pk}"
     head = await sync_to_async(bump)(world, 850)
