@@ -20,7 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    expect,
+    sync_playwright,
+)
 
 from tests.support import free_port
 
@@ -236,3 +243,16 @@ def person(dashboard_server: LiveServer, browser: Browser) -> Iterator[Callable[
 def shoot(page: Page, name: str, *, full_page: bool = False) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / name), full_page=full_page)
+
+
+def open_big_cohort(page: Page) -> dict:
+    """Switch ``page`` (a mentor2 or staff page) to the 400-learner cohort and wait until
+    its every row is drawn and the page is live; return the cohort as /api/cohorts/ has it."""
+    from tests.e2e.world import BIG_COHORT, BIG_SIZE
+
+    cohorts = page.evaluate("fetch('/api/cohorts/').then(r => r.json())")
+    big = next(c for c in cohorts if c["name"] == BIG_COHORT)
+    page.locator("#cohort-picker").select_option(str(big["id"]))
+    expect(page.locator("#matrix tbody tr")).to_have_count(BIG_SIZE, timeout=10_000)
+    expect(page.locator("#connection")).to_have_attribute("data-state", "live")
+    return big

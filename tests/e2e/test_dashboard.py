@@ -13,8 +13,7 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import Person, shoot, unexpected
-from tests.e2e.world import BIG_COHORT, BIG_SIZE
+from tests.e2e.conftest import Person, open_big_cohort, shoot, unexpected
 
 pytestmark = pytest.mark.e2e
 
@@ -365,11 +364,7 @@ def test_cache_panel_for_mentors_not_learners(person) -> None:
 def test_a_400_learner_cohort_updates_one_cell_per_event(person) -> None:
     staff = person("mentor2")
     page = staff.page
-    cohorts = page.evaluate("fetch('/api/cohorts/').then(r => r.json())")
-    big = next(c for c in cohorts if c["name"] == BIG_COHORT)
-    page.locator("#cohort-picker").select_option(str(big["id"]))
-    expect(page.locator("#matrix tbody tr")).to_have_count(BIG_SIZE, timeout=10_000)
-    expect(page.locator("#connection")).to_have_attribute("data-state", "live")
+    big = open_big_cohort(page)
     full = page.evaluate(
         "performance.getEntriesByName('dashboard.render-all').map((m) => m.duration)"
     )

@@ -18,10 +18,10 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import ROOT, Person, unexpected
+from tests.e2e.conftest import ROOT, Person, open_big_cohort, unexpected
 from tests.e2e.test_dashboard import cell, edit, learner_id, snapshot
 from tests.e2e.test_trust import PHONE, serious_axe_violations
-from tests.e2e.world import BIG_COHORT, BIG_SIZE
+from tests.e2e.world import BIG_SIZE
 
 pytestmark = pytest.mark.e2e
 
@@ -244,11 +244,7 @@ def test_overdue_and_this_weeks_milestone_read_without_colour(person) -> None:
 def test_filtering_a_400_learner_matrix_redraws_within_a_frame(person) -> None:
     staff = person("mentor2")
     page = staff.page
-    cohorts = page.evaluate("fetch('/api/cohorts/').then(r => r.json())")
-    big = next(c for c in cohorts if c["name"] == BIG_COHORT)
-    page.locator("#cohort-picker").select_option(str(big["id"]))
-    expect(page.locator("#matrix tbody tr")).to_have_count(BIG_SIZE, timeout=10_000)
-    expect(page.locator("#connection")).to_have_attribute("data-state", "live")
+    big = open_big_cohort(page)
     expect_hash(page, f"#cohort={big['id']}")
     page.wait_for_timeout(500)
     # Each change as a person makes it (an input or a click), then the style and layout it
