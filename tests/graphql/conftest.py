@@ -48,3 +48,18 @@ def _no_answers_from_other_tests():
     result_cache.results.clear()
     yield
     result_cache.results.clear()
+
+
+def grade(world, score: int) -> None:
+    """The mentor completes the learner's first milestone (version 1) with ``score``."""
+    from dashboard.services.progress import progress_update
+
+    progress_update(
+        actor=world.mentor,
+        cohort_id=world.cohort.pk,
+        learner_id=world.learner.pk,
+        milestone_slug="python",
+        status="completed",
+        score=score,
+        version=1,
+    )

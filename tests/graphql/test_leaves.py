@@ -11,7 +11,7 @@ from dashboard.graphql.context import Context
 from dashboard.graphql.execution import prepare, run
 from dashboard.graphql.schema import schema
 from dashboard.graphql.types import Progress
-from dashboard.services.progress import progress_update
+from tests.graphql.conftest import grade
 from tests.graphql.test_queries import COHORT
 
 SHAPES = """
@@ -42,15 +42,7 @@ def _both(user, query: str, variables: dict) -> tuple[dict, dict]:
 
 @pytest.fixture
 def graded(world):
-    progress_update(
-        actor=world.mentor,
-        cohort_id=world.cohort.pk,
-        learner_id=world.learner.pk,
-        milestone_slug="python",
-        status="completed",
-        score=64,
-        version=1,
-    )
+    grade(world, 64)
     return world
 
 

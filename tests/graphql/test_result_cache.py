@@ -12,6 +12,7 @@ from dashboard.graphql import result_cache
 from dashboard.graphql.schema import schema
 from dashboard.services.progress import progress_update
 from tests.factories import make_cohort
+from tests.graphql.conftest import grade
 from tests.graphql.test_queries import COHORT
 
 # Fields of Cohort read from the caller's snapshot only (no clock, no other selector).
@@ -77,15 +78,7 @@ def test_the_cached_answer_changes_after_a_write(world, gql, settings):
     variables = {"id": world.cohort.pk}
     client = gql(world.mentor)
     before = client.run(COHORT, variables)["data"]["cohort"]
-    progress_update(
-        actor=world.mentor,
-        cohort_id=world.cohort.pk,
-        learner_id=world.learner.pk,
-        milestone_slug="python",
-        status="completed",
-        score=88,
-        version=1,
-    )
+    grade(world, 88)
     after = client.run(COHORT, variables)
     assert after == _fresh(gql, world.mentor, variables, settings)
     cohort = after["data"]["cohort"]

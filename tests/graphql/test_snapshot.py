@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import make_cohort
+from tests.graphql.conftest import grade
 from tests.graphql.test_queries import COHORT
 
 
@@ -29,17 +30,7 @@ def _cell(cell: dict) -> dict:
 
 
 def test_graphql_cohort_equals_the_rest_snapshot(world, gql, client_for):
-    from dashboard.services.progress import progress_update
-
-    progress_update(
-        actor=world.mentor,
-        cohort_id=world.cohort.pk,
-        learner_id=world.learner.pk,
-        milestone_slug="python",
-        status="completed",
-        score=77,
-        version=1,
-    )
+    grade(world, 77)
     rest = client_for(world.mentor).get(f"/api/cohorts/{world.cohort.pk}/snapshot/").json()
     graph = gql(world.mentor).run(COHORT, {"id": world.cohort.pk})["data"]["cohort"]
     assert graph["seq"] == rest["seq"]
