@@ -8,6 +8,7 @@ event's commit (its ``at``) to its receipt. Reported per kind: delivered/expecte
 duplicates and gaps, latency p50/p99/max; and the server's CPU over the writes.
 
     .venv/bin/python bench/fanout_graphql.py --clients 1000 --live 1000 --rate 20 --nice 10
+    .venv/bin/python bench/fanout_graphql.py --clients 1000 --live 1000 --apart --nice 10
     .venv/bin/python bench/fanout_graphql.py --clients 20 --live 20 --rate 5 --duration 3
 
 It is a benchmark, not a test: run it on a quiet machine. Figures: docs/performance.md.
@@ -22,6 +23,7 @@ import multiprocessing as mp
 import os
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +44,9 @@ async def _graphql_socket(url: str, token: str, cohort: int, got: list, ready: A
         await ws.send(json.dumps(init))
         await ws.recv()  # connection_ack
         payload = {"query": SUBSCRIPTION, "variables": {"c": cohort}}
-        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+        # A unique id per operation, as graphql-ws clients make them (a UUID).
+        subscribe = {"id": str(uuid.uuid4()), "type": "subscribe", "payload": payload}
+        await ws.send(json.dumps(subscribe))
         ready.set_result(None) if not ready.done() else None
         async for text in ws:
             message = json.loads(text)
@@ -125,6 +129,61 @@ def summarise(kind: str, sockets: list[tuple[str, list]], seqs: list[int]) -> di
     }
 
 
+def measure(
+    args: argparse.Namespace,
+    world: World,
+    token: str,
+    cohort: int,
+    writer: Writer,
+    n_gql: int,
+    n_live: int,
+) -> dict[str, Any]:
+    """Open ``n_gql`` GraphQL and ``n_live`` /ws/live/ subscribers, write, and report."""
+    workers = []
+    try:
+        ctx = mp.get_context("fork")
+        for i in range(args.workers):
+            share = (
+                n_gql // args.workers + (i < n_gql % args.workers),
+                n_live // args.workers + (i < n_live % args.workers),
+            )
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(
+                target=worker_main,
+                args=(child, f"ws://127.0.0.1:{world.ports[0]}", token, cohort, *share, args.nice),
+                daemon=True,
+            )
+            proc.start()
+            workers.append((parent, proc))
+        for parent, _ in workers:
+            assert parent.recv() == "ready"
+        time.sleep(0.5)
+        writer.reset()
+        cpu_before = world.stats()[0][0]
+        writer.run(args.rate, args.duration)
+        time.sleep(args.drain)
+        cpu = world.stats()[0][0] - cpu_before
+        sockets: list = []
+        for parent, _ in workers:
+            parent.send("stop")
+        for parent, proc in workers:
+            sockets.extend(parent.recv())
+            proc.join(10)
+        return {
+            "rate": args.rate,
+            "writes": len(writer.seqs),
+            "write_errors": writer.errors,
+            "write_p99_ms": round(pct(writer.latencies, 0.99) * 1000, 1),
+            "server_cpu_s": round(cpu, 2),
+            "graphql": summarise("graphql", sockets, writer.seqs),
+            "live": summarise("live", sockets, writer.seqs),
+        }
+    finally:
+        for _, proc in workers:
+            if proc.is_alive():
+                proc.kill()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=1000, help="GraphQL subscribers")
@@ -140,6 +199,11 @@ def main() -> None:
         default=0,
         help="niceness of the load-generator processes (e.g. 10: they yield the cores to "
         "the server, as clients on other machines would)",
+    )
+    parser.add_argument(
+        "--apart",
+        action="store_true",
+        help="the GraphQL subscribers first, then the /ws/live/ ones, on the same server",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON line")
     args = parser.parse_args()
@@ -157,7 +221,6 @@ def main() -> None:
             profile="",
         )
     )
-    workers = []
     try:
         cohort = world.start()
         port = world.ports[0]
@@ -168,47 +231,20 @@ def main() -> None:
             timeout=30,
         ).json()
         learners = [row["id"] for row in snapshot["learners"]]
-        ctx = mp.get_context("fork")
-        for i in range(args.workers):
-            share = (
-                args.clients // args.workers + (i < args.clients % args.workers),
-                args.live // args.workers + (i < args.live % args.workers),
-            )
-            parent, child = ctx.Pipe()
-            proc = ctx.Process(
-                target=worker_main,
-                args=(child, f"ws://127.0.0.1:{port}", token, cohort, *share, args.nice),
-                daemon=True,
-            )
-            proc.start()
-            workers.append((parent, proc))
-        for parent, _ in workers:
-            assert parent.recv() == "ready"
-        time.sleep(0.5)
-        writer = Writer(world.ports, token, cohort, learners)
-        cpu_before = world.stats()[0][0]
-        writer.run(args.rate, args.duration)
-        time.sleep(args.drain)
-        cpu = world.stats()[0][0] - cpu_before
-        sockets: list = []
-        for parent, _ in workers:
-            parent.send("stop")
-        for parent, proc in workers:
-            sockets.extend(parent.recv())
-            proc.join(10)
-        report = {
-            "rate": args.rate,
-            "writes": len(writer.seqs),
-            "write_errors": writer.errors,
-            "write_p99_ms": round(pct(writer.latencies, 0.99) * 1000, 1),
-            "server_cpu_s": round(cpu, 2),
-            "graphql": summarise("graphql", sockets, writer.seqs),
-            "live": summarise("live", sockets, writer.seqs),
-        }
+        phases = [(args.clients, args.live)]
+        if args.apart:
+            phases = [(args.clients, 0), (0, args.live)]
+        report: dict[str, Any] = {}
+        writer = Writer(world.ports, token, cohort, learners)  # knows the cells' versions
+        for n_gql, n_live in phases:
+            phase = measure(args, world, token, cohort, writer, n_gql, n_live)
+            if args.apart:
+                kind = "graphql" if n_gql else "live"
+                report[kind] = {**phase[kind], "write_p99_ms": phase["write_p99_ms"]}
+                report[kind]["server_cpu_s"] = phase["server_cpu_s"]
+            else:
+                report = phase
     finally:
-        for _, proc in workers:
-            if proc.is_alive():
-                proc.kill()
         world.stop()
     if args.json:
         print(json.dumps(report))

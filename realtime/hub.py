@@ -180,8 +180,15 @@ class Hub:
 
     # Connections -----------------------------------------------------------------------
 
-    def connect(self, send: Callable[[dict[str, Any]], Awaitable[None]]) -> Connection:
-        conn = Connection(self, send)
+    def connect(
+        self,
+        send: Callable[[dict[str, Any]], Awaitable[None]],
+        *,
+        kind: type[Connection] = Connection,
+    ) -> Connection:
+        """Register a socket (``kind``: a ``Connection`` subclass that handles its frames
+        itself, as a GraphQL subscription does)."""
+        conn = kind(self, send)
         self.connections.add(conn)
         self.sockets_opened += 1
         return conn

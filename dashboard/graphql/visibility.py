@@ -6,6 +6,20 @@ shared with REST and ``/ws/live/``; resolvers and subscriptions import it from h
 
 from __future__ import annotations
 
-from dashboard.selectors.privacy import Viewer, event_for, learner_row_for, viewer_for, viewer_role
+from dashboard.selectors.privacy import (
+    Viewer,
+    event_for,
+    learner_row_for,
+    sees_whole_event,
+    viewer_for,
+    viewer_role,
+)
 
-__all__ = ["Viewer", "event_for", "learner_row_for", "viewer_for", "viewer_role"]
+__all__ = [
+    "Viewer",
+    "event_for",
+    "learner_row_for",
+    "sees_whole_event",
+    "viewer_for",
+    "viewer_role",
+]

@@ -164,10 +164,13 @@ def hidden_placeholder(payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def sees_whole_event(payload: dict[str, Any], viewer: Viewer) -> bool:
+    """Whether ``viewer`` may see the event whole (otherwise: its redacted form)."""
+    if viewer.sees_all:
+        return True
+    return viewer.learner_id is not None and event_subject(payload) == viewer.learner_id
+
+
 def event_for(payload: dict[str, Any], viewer: Viewer) -> dict[str, Any]:
     """Return an event payload as ``viewer`` may see it; ``payload`` is not changed."""
-    if viewer.sees_all:
-        return payload
-    if viewer.learner_id is not None and event_subject(payload) == viewer.learner_id:
-        return payload
-    return redacted_event(payload)
+    return payload if sees_whole_event(payload, viewer) else redacted_event(payload)

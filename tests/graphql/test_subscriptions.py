@@ -257,6 +257,66 @@ async def test_learner_subscriber_gets_peer_scores_redacted(world):
         assert seen_by_mentor["payload"]["data"]["cohortEvents"]["data"]["score"] == 88
 
 
+async def test_one_execution_per_form_of_the_event_whoever_comes_first(world, monkeypatch):
+    """A peer learner (redacted), the learner it is about and a mentor (both whole), met in
+    that order: two executions, and each gets the form it may see."""
+    from dashboard.services.progress import progress_update
+
+    calls = []
+    original = graphql_ws._Operation._execute
+
+    def counting(self, root):
+        calls.append(root.seq)
+        return original(self, root)
+
+    subject = world.learners[1]
+
+    def grade_subject():
+        for status, version in (("in_progress", 1), ("submitted", 2)):
+            progress_update(
+                actor=subject.user,
+                cohort_id=world.cohort.pk,
+                learner_id=subject.pk,
+                milestone_slug="python",
+                status=status,
+                version=version,
+            )
+        return progress_update(
+            actor=world.mentor,
+            cohort_id=world.cohort.pk,
+            learner_id=subject.pk,
+            milestone_slug="python",
+            status="completed",
+            score=91,
+            version=3,
+        )
+
+    await database_sync_to_async(grade_subject)()  # the first two, outside the count
+    monkeypatch.setattr(graphql_ws._Operation, "_execute", counting)
+    async with contextlib.AsyncExitStack() as stack:
+        peer = await stack.enter_async_context(gql_socket(world.learner.user))
+        own = await stack.enter_async_context(gql_socket(subject.user))
+        mentor = await stack.enter_async_context(gql_socket(world.mentor))
+        for sock in (peer, own, mentor):
+            await sock.subscribe("s", EVENTS, {"c": world.cohort.pk})
+        await asyncio.sleep(0.1)
+        await database_sync_to_async(progress_update)(
+            actor=world.mentor,
+            cohort_id=world.cohort.pk,
+            learner_id=subject.pk,
+            milestone_slug="python",
+            status="completed",
+            score=77,
+            version=4,
+        )
+        scores = []
+        for sock in (peer, own, mentor):
+            message = await sock.recv()
+            scores.append(message["payload"]["data"]["cohortEvents"]["data"]["score"])
+    assert scores == [None, 77, 77]
+    assert len(calls) == 2
+
+
 async def test_one_execution_per_event_for_many_subscribers(world, monkeypatch):
     calls = []
     original = graphql_ws._Operation._execute
@@ -277,20 +337,43 @@ async def test_one_execution_per_event_for_many_subscribers(world, monkeypatch):
     assert calls == [seq]
 
 
-async def test_slow_subscriber_is_cut_with_4408(world, settings, monkeypatch):
+async def test_slow_subscriber_is_cut_with_4408(world, settings):
+    """A socket that stops reading fills its writer's bounded queue and is closed; the
+    others keep getting their events."""
     settings.WS_SEND_QUEUE = 2
-    stuck = asyncio.Event()
+    gate = asyncio.Event()
 
-    async def never(self, text):
-        await stuck.wait()
+    def stuck(app):
+        async def wrapped(scope, receive, send):
+            async def slow_send(message):
+                if message["type"] == "websocket.send" and '"type":"next"' in message["text"]:
+                    await gate.wait()  # the peer never reads
+                await send(message)
 
-    async with gql_socket(world.mentor) as sock:
-        await sock.subscribe("1", EVENTS, {"c": world.cohort.pk})
-        await asyncio.sleep(0.1)
-        monkeypatch.setattr(graphql_ws.GraphQLWSConsumer, "send_text", never)
-        for i in range(5):
-            await acomment(world, f"c{i}")
-        assert await sock.closed_with() == 4408
+            return await app(scope, receive, slow_send)
+
+        return wrapped
+
+    communicator = WebsocketCommunicator(
+        stuck(application()), "/graphql/", subprotocols=["graphql-transport-ws"]
+    )
+    assert (await communicator.connect(timeout=3))[0]
+    slow = GqlSocket(communicator)
+    try:
+        init = {"authorization": f"Bearer {token_for(world.mentor)}"}
+        await slow.send({"type": "connection_init", "payload": init})
+        assert (await slow.recv()) == {"type": "connection_ack"}
+        async with gql_socket(world.mentor) as fast:
+            await slow.subscribe("1", EVENTS, {"c": world.cohort.pk})
+            await fast.subscribe("1", EVENTS, {"c": world.cohort.pk})
+            await asyncio.sleep(0.1)
+            seqs = [await acomment(world, f"c{i}") for i in range(5)]
+            assert await fast.seqs(5) == seqs
+            assert await slow.closed_with() == 4408
+    finally:
+        gate.set()
+        with contextlib.suppress(BaseException):
+            await communicator.disconnect(timeout=2)
 
 
 async def test_cache_metrics_sends_a_sample_at_once_to_mentors(world):
