@@ -68,6 +68,9 @@ def _clear_own_cache_keys() -> None:
     from django.conf import settings
     from django.core.cache import cache
 
+    from dashboard.selectors import caching
+
+    caching._near.clear()  # the process's copies of what the cache held
     if not settings.REDIS_URL:
         cache.clear()
         return

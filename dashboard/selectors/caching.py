@@ -14,6 +14,13 @@ inside the write's transaction, so a read in that same transaction misses as wel
 
 A token is random, not a counter: if the cache loses it (eviction, restart), a new one
 cannot collide with keys written under the old.
+
+Each process also keeps the last few values it read or built, as objects, under the same
+versioned keys (``_near``): a key never changes meaning, so a value held here is exactly
+what the shared cache would return, without its round trip and unpickling (9 ms for a
+400-learner snapshot bundle). Values read through ``cached`` are shared by the threads
+of the process and must not be changed by their readers
+(``tests/dashboard/test_near_cache.py`` checks every reader of the bundle).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
@@ -107,6 +115,42 @@ def cohort_cache_versions(cohort_ids: Iterable[int]) -> dict[int, str | None]:
 # ======================================================================================
 
 
+class _NearCache:
+    """The last ``size`` values this process read or built, by versioned key, each kept no
+    longer than the shared cache keeps it. Thread-safe; values are shared, not copied."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, tuple[float, object]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> object | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            if item[0] <= time.monotonic():
+                del self._items[key]
+                return None
+            self._items.move_to_end(key)
+            return item[1]
+
+    def put(self, key: str, value: object, timeout: int) -> None:
+        with self._lock:
+            self._items[key] = (time.monotonic() + timeout, value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+# A 400-learner bundle is ~2 MB of objects: 16 keep the busy cohorts' of one process.
+_near = _NearCache(16)
+
+
 class _Flight:
     """One computation of a key in this process, which other threads missing the same key
     wait for instead of computing it again."""
@@ -145,8 +189,15 @@ def cached(family: str, key: str | None, compute: Callable[[], T], *, timeout: i
     """
     if key is None:
         return _compute(family, compute)
+    value = _near.get(key)
+    if value is not None:
+        # Served from the cache all the same: the hit ratio counts it (no latency: none
+        # to speak of, and the histogram is of the shared cache's round trips).
+        default_recorder().record(family, hits=1)
+        return value  # type: ignore[return-value]
     value = cache.get(key)
     if value is not None:
+        _near.put(key, value, timeout)
         return value  # type: ignore[no-any-return]
     with _flights_lock:
         flight = _flights.get(key)
@@ -159,10 +210,12 @@ def cached(family: str, key: str | None, compute: Callable[[], T], *, timeout: i
         # The computing thread failed or is stuck: compute (and store) this one's own.
         value = _compute(family, compute)
         cache.set(key, value, timeout=timeout)
+        _near.put(key, value, timeout)
         return value
     try:
         value = _compute(family, compute)
         cache.set(key, value, timeout=timeout)
+        _near.put(key, value, timeout)
         flight.value, flight.ok = value, True
         return value
     finally:

@@ -15,8 +15,10 @@ from dashboard.selectors import caching
 @pytest.fixture(autouse=True)
 def _clear():
     cache.clear()
+    caching._near.clear()
     yield
     cache.clear()
+    caching._near.clear()
 
 
 def slow_counter(result: object = "value", delay: float = 0.2, fail_first: bool = False):
