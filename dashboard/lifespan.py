@@ -33,7 +33,7 @@ class LifespanApp:
                     logger.exception("start-up failed")
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
-                # Last: the start-up freeze keeps what exists now out of full passes.
+                # Last: the runtime tuning (switch interval, pause log) for the server.
                 runtime.install(
                     switch_interval=float(settings.GIL_SWITCH_INTERVAL),
                     pause_log_ms=float(settings.GC_PAUSE_LOG_MS),

@@ -15,6 +15,7 @@ from channels.consumer import AsyncConsumer
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from django.conf import settings
+from django.db import DatabaseError
 
 from dashboard.selectors.access import can_see_cache_metrics
 from dashboard.selectors.privacy import Viewer, viewer_for, viewer_role
@@ -283,6 +284,11 @@ class LiveConsumer(AsyncConsumer):
             )
         except LayerLost:
             await self._close(protocol.CLOSE_SERVICE_RESTART)
+        except DatabaseError:
+            logger.warning("subscribe to %s failed: the database could not be read", topic)
+            raise ClientError(
+                protocol.ERR_UNAVAILABLE, "The events could not be read; subscribe again."
+            ) from None
 
     def _unsubscribe(self, frame: protocol.UnsubscribeFrame, ref: Any) -> None:
         conn = self.conn

@@ -25,6 +25,7 @@ timeout or slow subscriber, 4409 duplicate id, 4429 second init.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections import OrderedDict
@@ -36,6 +37,7 @@ from channels.consumer import AsyncConsumer
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from django.conf import settings
+from django.db import DatabaseError
 
 from dashboard.graphql.context import Context, parse_id
 from dashboard.graphql.errors import (
@@ -43,6 +45,7 @@ from dashboard.graphql.errors import (
     FORBIDDEN,
     NOT_FOUND,
     RESYNC_REQUIRED,
+    UNAVAILABLE,
 )
 from dashboard.graphql.execution import Prepared, RequestError, prepare, run
 from dashboard.graphql.types import CacheSample, Event
@@ -142,7 +145,7 @@ class _Operation:
         self.conn: _OperationConnection | None = None
 
     def attach(self, hub: Hub, user: Any) -> _OperationConnection:
-        conn = hub.connect(self._closed_by_hub, kind=_OperationConnection)
+        conn = hub.connect(_no_send, kind=_OperationConnection)
         assert isinstance(conn, _OperationConnection)
         self.conn = conn
         conn.operation = self
@@ -153,11 +156,6 @@ class _Operation:
         # part of one (graphql-transport-ws makes pings optional), closed with it.
         conn.last_rx = float("inf")
         return conn
-
-    async def _closed_by_hub(self, message: dict[str, Any]) -> None:
-        """The hub connection's ``send``: only its close reaches it (1012, layer lost)."""
-        if not self.done and message["type"] == "websocket.close":
-            self.consumer.close(int(message.get("code", 1000)))
 
     def on_frame(self, text: str) -> None:
         """Turn one of the hub's frames for this operation into its messages."""
@@ -235,6 +233,19 @@ class _OperationConnection(Connection):
         for _, text, _ in events:
             self.operation.on_frame(text)
 
+    def close_soon(self, code: int) -> asyncio.Task[None] | None:
+        """Closed by the hub (1012: layer lost; 1001: stopping): the socket closes, its
+        writer sends (and counts) the close frame; the task sending it is returned."""
+        if self.close_sent:
+            return None
+        self.close_sent = True
+        self.hub.detach(self)
+        return None if self.operation.done else self.operation.consumer.close(code)
+
+
+async def _no_send(message: dict[str, Any]) -> None:
+    """An operation's hub connection writes nothing itself (see ``_OperationConnection``)."""
+
 
 # --------------------------------------------------------------------------------------
 # The consumer
@@ -277,11 +288,14 @@ class GraphQLWSConsumer(AsyncConsumer):
         if not self.closed and self.writer is not None:
             self.writer.push(text)
 
-    def close(self, code: int) -> None:
-        """Close the socket with ``code`` (in the background) and stop its operations."""
+    def close(self, code: int) -> asyncio.Task[None] | None:
+        """Close the socket with ``code`` (in the background) and stop its operations;
+        return the task sending the close frame (None: already closing)."""
+        task = None
         if self.writer is not None:
-            self.writer.close_soon(code)  # its ``on_closed`` is ``_writer_closed``
+            task = self.writer.close_soon(code)  # its ``on_closed`` is ``_writer_closed``
         self._writer_closed()
+        return task
 
     def _writer_closed(self) -> None:
         """The socket is closing (ours, or the writer cut a slow peer): stop everything."""
@@ -403,7 +417,16 @@ class GraphQLWSConsumer(AsyncConsumer):
         elif prepared.kind == "mutation":
             self._error(op_id, BAD_USER_INPUT, "Mutations go by POST to /graphql/.")
         else:
-            await self._start(op_id, prepared)
+            try:
+                await self._start(op_id, prepared)
+            except DatabaseError:
+                logger.warning("subscription %s failed: the database could not be read", op_id)
+                message = "The events could not be read; subscribe again."
+                op = self.operations.get(op_id)
+                if op is not None:
+                    op.finish_with_error(UNAVAILABLE, message)
+                else:
+                    self._error(op_id, UNAVAILABLE, message)
 
     def _error(self, op_id: str, code: str, message: str) -> None:
         self.send_text(_message(op_id, "error", _errors_json(code, message)))

@@ -239,6 +239,7 @@ ERR_NOT_FOUND = "not_found"
 ERR_TOO_MANY_TOPICS = "too_many_topics"
 ERR_ALREADY_AUTHENTICATED = "already_authenticated"
 ERR_RATE_LIMITED = "rate_limited"  # subscribes faster than WS_SUBSCRIBE_RATE
+ERR_UNAVAILABLE = "unavailable"  # the database could not be read: subscribe again later
 # Not sent: a socket whose first frame is not a valid ``auth`` is closed with 4401.
 ERR_UNAUTHENTICATED = "unauthenticated"
 

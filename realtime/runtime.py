@@ -4,9 +4,9 @@ A server holding thousands of sockets holds millions of tracked objects, and the
 interpreter's defaults were not made for that. What is tuned, and how to turn it off
 (figures: docs/performance.md):
 
-- **The start-up freeze**: what exists once the server has started (Django, the apps,
-  the URL conf) lives as long as the process; ``gc.freeze()`` keeps it out of every full
-  collection, which otherwise walks it all (100-190 ms per pass under load).
+- No start-up freeze: a ``gc.freeze()`` once the server had started won nothing in a
+  same-run A/B (docs/performance.md, "The two knobs without a figure"); the heap
+  policy's first freeze (at 100 sockets) takes the start-up objects out of full passes.
 - **The heap policy** (``HeapPolicy``, ticked by the hub's sweep): sockets' objects
   frozen step by step as they open, the young passes run on a schedule, thaw and
   refreeze on churn. ``HEAP_FREEZE=0`` turns it off.
@@ -65,8 +65,6 @@ def install(*, switch_interval: float, pause_log_ms: float) -> bool:
         logger.warning("runtime tuning off: %s", reason)
         return False
     sys.setswitchinterval(switch_interval)
-    gc.collect()
-    gc.freeze()
     return True
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.db import DatabaseError
 
 from dashboard import prometheus
 from realtime import protocol, reads
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from dashboard.selectors.privacy import Viewer
     from realtime.connection import Connection
     from realtime.hub import Hub
+    from realtime.sequencer import Sequencer
 
 # Events per ``events`` frame of a replay.
 REPLAY_FRAME_EVENTS = 100
@@ -109,28 +111,14 @@ async def subscribe_cohort(
         previous.topic.discard(previous)
         hub.presence.remove(cohort_id, conn)
     await hub.topics_registry.ready(topic)
-    replay: list[str] | None = None
-    live_head = topic.seq.head if topic.seq is not None else None
-    if live_head is not None and (since is None or since == live_head):
-        # Every event up to ``live_head`` has been passed on to this process's
-        # sockets and every later one will be: a consistent head without a query.
-        head = live_head
-        replay = None if since is None else []
-    elif since is None or (
-        budget is not None
-        and not budget.allow(max(1, live_head - since) if live_head is not None else 1)
-    ):
-        # No replay asked, or this socket replayed too much lately (a client that
-        # loops subscribe/unsubscribe): recovered false, the client loads a snapshot.
-        if live_head is not None:
-            head = live_head
-        else:
-            head = await database_sync_to_async(reads.read_head)(cohort_id)
-    else:
-        head, shared = await hub.replays.read(cohort_id, since, int(settings.WS_REPLAY_MAX))
-        replay = None if shared is None else shared.for_viewer(viewer)
-        if budget is not None and live_head is None and replay:
-            budget.spend(len(replay) - 1)  # what the estimate of 1 left out
+    try:
+        head, replay = await _head_and_replay(hub, topic.seq, cohort_id, since, viewer, budget)
+    except DatabaseError:
+        # The log could not be read: the socket is left without this subscription (the
+        # consumer answers ``error`` ``unavailable``; the client subscribes again).
+        if conn.subs.get(name) is sub:
+            hub.topics_registry.drop(conn, name)
+        raise
     entries = await hub.presence.list(cohort_id)
     if conn.closed or conn.subs.get(name) is not sub:
         return  # closed or unsubscribed meanwhile
@@ -168,6 +156,37 @@ async def subscribe_cohort(
     sub.buffer = []
     sub.last_seq = last
     sub.live = True
+
+
+async def _head_and_replay(
+    hub: Hub,
+    seq: Sequencer | None,
+    cohort_id: int,
+    since: int | None,
+    viewer: Viewer | None,
+    budget: Any,
+) -> tuple[int, list[str] | None]:
+    """Return the head to subscribe at and the replay after ``since`` (None: not
+    recovered, the client loads a snapshot)."""
+    live_head = seq.head if seq is not None else None
+    if live_head is not None and (since is None or since == live_head):
+        # Every event up to ``live_head`` has been passed on to this process's
+        # sockets and every later one will be: a consistent head without a query.
+        return live_head, (None if since is None else [])
+    if since is None or (
+        budget is not None
+        and not budget.allow(max(1, live_head - since) if live_head is not None else 1)
+    ):
+        # No replay asked, or this socket replayed too much lately (a client that
+        # loops subscribe/unsubscribe): recovered false, the client loads a snapshot.
+        if live_head is not None:
+            return live_head, None
+        return await database_sync_to_async(reads.read_head)(cohort_id), None
+    head, shared = await hub.replays.read(cohort_id, since, int(settings.WS_REPLAY_MAX))
+    replay = None if shared is None else shared.for_viewer(viewer)
+    if budget is not None and live_head is None and replay:
+        budget.spend(len(replay) - 1)  # what the estimate of 1 left out
+    return head, replay
 
 
 async def subscribe_metrics(hub: Hub, conn: Connection, ref: Any) -> None:

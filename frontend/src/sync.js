@@ -203,6 +203,12 @@ function onFrame(sync, frame, now, effects) {
       if (frame.sample) effects.push({ type: "metrics", sample: frame.sample });
       return sync;
     case "error":
+      if (frame.ref === `sub:${topic}` && TRANSIENT_REFUSALS.has(frame.code)) {
+        // The server could not serve it now (its database, or too many subscribes):
+        // drop the socket; the reconnect (with its backoff) subscribes again.
+        effects.push({ type: "dropSocket" });
+        return { ...sync, phase: "subscribing", awaitingSubscribed: false };
+      }
       if (frame.ref === `sub:${topic}`) {
         effects.push({
           type: "notify",
@@ -215,6 +221,9 @@ function onFrame(sync, frame, now, effects) {
       return sync; // pong, and frame types this page does not know
   }
 }
+
+// `error` codes of a refused subscribe that a later one may not get.
+const TRANSIENT_REFUSALS = new Set(["unavailable", "rate_limited"]);
 
 function sentence(text) {
   const s = String(text ?? "").trim();

@@ -221,6 +221,16 @@ test("frames for another topic are ignored; switching cohort unsubscribes the ol
   assert.equal(sync.state, null);
 });
 
+test("a subscription the server cannot serve now is asked again through a reconnect", () => {
+  for (const code of ["unavailable", "rate_limited"]) {
+    const page = { ...livePage(), phase: "catching-up", awaitingSubscribed: true };
+    const { sync, effects } = run(page, frame({ type: "error", ref: `sub:${TOPIC}`, code, message: "Later" }));
+    assert.deepEqual(kinds(effects), ["dropSocket"]);
+    assert.equal(sync.awaitingSubscribed, false);
+    assert.notEqual(badgeOf(sync), "live");
+  }
+});
+
 test("a refused subscription is told as a sentence", () => {
   const { effects } = run(livePage(), frame({ type: "error", ref: `sub:${TOPIC}`, code: "forbidden", message: "Not a member of this cohort" }));
   assert.deepEqual(notices(effects), ["Live updates were refused: Not a member of this cohort."]);

@@ -22,7 +22,7 @@ def unfrozen():
     runtime.uninstall_pause_log()
 
 
-async def test_startup_freezes_what_exists_so_full_collections_skip_it(unfrozen, db, settings):
+async def test_startup_installs_the_runtime_tuning_without_a_freeze(unfrozen, db, settings):
     inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     sent: list[str] = []
 
@@ -41,7 +41,8 @@ async def test_startup_freezes_what_exists_so_full_collections_skip_it(unfrozen,
 
     await asyncio.wait_for(LifespanApp()({"type": "lifespan"}, receive, send), 10)
     assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
-    assert frozen_at_startup[0] > 10_000  # Django, the apps, the URL conf
+    # No start-up freeze (it won nothing; the heap policy freezes at 100 sockets).
+    assert frozen_at_startup[0] == 0
     from realtime import runtime
 
     assert runtime._on_gc in gc.callbacks  # long pauses are logged from now on

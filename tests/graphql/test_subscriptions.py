@@ -464,3 +464,46 @@ async def test_init_payload_key_may_be_capitalised(world):
             {"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}}
         )
         assert (await sock.recv()) == {"type": "connection_ack"}
+
+
+async def test_a_replay_the_database_cannot_read_ends_the_operation_unavailable(world, monkeypatch):
+    from django.db import OperationalError
+
+    from realtime import reads
+
+    def down(*args, **kwargs):
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr(reads, "read_replay", down)
+    async with gql_socket(world.mentor) as sock:
+        await sock.subscribe("1", EVENTS, {"c": world.cohort.pk, "after": 1})
+        message = await sock.recv()
+        assert message["type"] == "error" and message["id"] == "1"
+        assert message["payload"][0]["extensions"]["code"] == "UNAVAILABLE"
+        await acomment(world, "after the failure")
+        assert await sock.nothing()
+        monkeypatch.undo()
+        await sock.subscribe("1", EVENTS, {"c": world.cohort.pk, "after": 1})
+        assert await sock.seqs(3) == [2, 3, 4]
+
+
+async def test_a_lost_channel_layer_closes_the_socket_with_1012_once(world):
+    """The hub closes its connections with 1012: a GraphQL socket with two operations
+    gets one close frame, counted once."""
+    from dashboard import prometheus
+    from realtime.hub import get_hub
+
+    def closed_1012() -> float:
+        return (
+            prometheus.REGISTRY.get_sample_value("dashboard_ws_closed_total", {"code": "1012"})
+            or 0.0
+        )
+
+    async with gql_socket(world.mentor) as sock:
+        await sock.subscribe("a", EVENTS, {"c": world.cohort.pk})
+        await sock.subscribe("b", "subscription { cacheMetrics { at } }")
+        assert (await sock.recv())["id"] == "b"  # the latest sample at once
+        before = closed_1012()
+        get_hub().layer_lost()
+        assert await sock.closed_with() == 1012
+        assert closed_1012() - before == 1

@@ -300,3 +300,34 @@ async def test_events_queued_behind_a_fan_out_go_out_together_in_order(sockets):
     for sock in socks:
         assert await events_until(sock, 5) == [3, 4, 5]
         assert await sock.nothing(0.05)
+
+
+async def test_a_replay_the_database_cannot_read_is_an_error_and_the_socket_stays(
+    sockets, monkeypatch
+):
+    """The log read fails (database down): ``error`` ``unavailable`` with the ref, nothing
+    left subscribed (no event arrives), and the next subscribe recovers as usual."""
+    from django.db import OperationalError
+
+    world = await make_world()
+    for i in range(3):
+        await acomment(world, f"before {i}")  # seqs 3..5
+    sock = await sockets.open(world.mentor)
+    topic = f"cohort:{world.cohort.pk}"
+    original = reads_module.read_replay
+
+    def down(*args, **kwargs):
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr(reads_module, "read_replay", down)
+    await sock.send({"type": "subscribe", "topic": topic, "since": 3, "ref": "r1"})
+    error = await sock.recv_type("error")
+    assert (error["code"], error["ref"]) == ("unavailable", "r1")
+    await acomment(world, "while unsubscribed")  # seq 6: not delivered
+    assert await sock.nothing()
+
+    monkeypatch.setattr(reads_module, "read_replay", original)
+    await sock.send({"type": "subscribe", "topic": topic, "since": 3, "ref": "r2"})
+    subscribed = await sock.recv_type("subscribed")
+    assert (subscribed["seq"], subscribed["recovered"], subscribed["ref"]) == (6, True, "r2")
+    assert await events_until(sock, 6) == [4, 5, 6]
