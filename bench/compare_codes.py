@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -40,7 +41,13 @@ WORKLOADS: dict[str, list[str]] = {
     "20000idle/2": [
         *("--clients", "20000", "--idle", "--workers", "4", "--servers", "2", "--hold", "10")
     ],
+    # Not a measurement: the driver's own smoke run (tests/bench/test_bench_smoke.py).
+    "smoke": [
+        *("--clients", "3", "--rate", "2", "--duration", "1", "--warmup", "0"),
+        *("--drain", "2", "--workers", "1", "--users", "1", "--learners", "2"),
+    ],
 }
+TARGETS = [name for name in WORKLOADS if name != "smoke"]
 
 # Two processes need Redis; the embedded configuration has one process only.
 ONE_PROCESS = ("1000x20", "1000x50", "5000x5")
@@ -116,13 +123,18 @@ def main() -> None:
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432/test")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--configs", default="production,memory")
-    parser.add_argument("--workloads", default=",".join(WORKLOADS))
-    parser.add_argument("--out", type=Path, default=Path("/tmp/compare_codes.jsonl"))
+    parser.add_argument("--workloads", default=",".join(TARGETS))
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(os.environ.get("BENCH_TMPDIR", "/tmp")) / "compare_codes.jsonl",
+    )
     parser.add_argument("--timeout", type=float, default=600, help="seconds per run")
     parser.add_argument("--table", action="store_true", help="only print --out as tables")
     args = parser.parse_args()
     if not args.table:
-        shutil.copy(ROOT / "bench" / "fanout.py", args.old / "bench" / "fanout.py")
+        if args.old.resolve() != ROOT:
+            shutil.copy(ROOT / "bench" / "fanout.py", args.old / "bench" / "fanout.py")
         for config in args.configs.split(","):
             for workload in args.workloads.split(","):
                 extra = config_args(config, workload, args.postgres)

@@ -160,6 +160,12 @@ def check_send_floor(out: str) -> None:
         assert re.search(rf"^{re.escape(way)}: 4 sockets, 2 rounds: per write median", out, re.M)
 
 
+def check_compare_codes(stdout: str) -> None:
+    rows = [line for line in stdout.splitlines() if line.startswith("| smoke | 1 |")]
+    assert len(rows) == 1, stdout
+    assert "error" not in rows[0] and rows[0].count("delivered") == 2, rows[0]
+
+
 FANOUT = ["--clients", "3", "--rate", "2", "--duration", "1", "--warmup", "0", "--drain", "2"]
 FANOUT += ["--workers", "1", "--users", "1", "--learners", "2"]
 
@@ -169,6 +175,14 @@ RUNS: dict[str, tuple[Callable[[], list[str]], Callable[[str], None]]] = {
     "fanout_baseline": (
         lambda: ["bench/fanout.py", *FANOUT, "--baseline", "--json"],
         check_fanout_baseline,
+    ),
+    "compare_codes": (
+        lambda: [
+            "bench/compare_codes.py",
+            *("--old", ".", "--new", ".", "--configs", "memory", "--workloads", "smoke"),
+            *("--rounds", "1"),
+        ],
+        check_compare_codes,
     ),
     "fanout_graphql": (
         lambda: [
