@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dashboard.selectors.cohorts import cohort_snapshot
-from tests.graphql.conftest import codes
+from tests.graphql.conftest import codes, complete
 
 COHORT = """
 query($id: ID!) { cohort(id: $id) {
@@ -85,27 +85,8 @@ def test_me_lists_memberships_with_the_learner(world, gql):
 
 
 def test_learner_sees_peers_without_score_or_risk(world, gql):
-    from dashboard.services.progress import progress_update
-
     peer = world.learners[1]
-    for status, version in (("in_progress", 1), ("submitted", 2)):
-        progress_update(
-            actor=peer.user,
-            cohort_id=world.cohort.pk,
-            learner_id=peer.pk,
-            milestone_slug="python",
-            status=status,
-            version=version,
-        )
-    progress_update(
-        actor=world.mentor,
-        cohort_id=world.cohort.pk,
-        learner_id=peer.pk,
-        milestone_slug="python",
-        status="completed",
-        score=90,
-        version=3,
-    )
+    complete(world, peer, 90)
     body = gql(world.learner.user).run(COHORT, {"id": world.cohort.pk})
     rows = {r["id"]: r for r in body["data"]["cohort"]["learners"]}
     seen_peer = rows[str(peer.pk)]

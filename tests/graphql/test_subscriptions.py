@@ -14,6 +14,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from realtime import graphql_ws
+from tests.graphql.conftest import complete
 from tests.realtime.conftest import (  # noqa: F401 - the realtime tests' fixtures
     _stop_hub_after,
     acomment,
@@ -221,36 +222,27 @@ async def test_invalid_document_is_an_error_message(world):
         assert message["payload"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
+def count_executions(monkeypatch) -> list[int]:
+    """Patch the subscriptions' executor to note the seq of each event it executes for."""
+    calls: list[int] = []
+    original = graphql_ws._Operation._execute
+
+    def counting(self, root):
+        calls.append(root.seq)
+        return original(self, root)
+
+    monkeypatch.setattr(graphql_ws._Operation, "_execute", counting)
+    return calls
+
+
 async def test_learner_subscriber_gets_peer_scores_redacted(world):
-    from dashboard.services.progress import progress_update
-
     peer = world.learners[1]
-
-    def complete_peer():
-        for status, version in (("in_progress", 1), ("submitted", 2)):
-            progress_update(
-                actor=peer.user,
-                cohort_id=world.cohort.pk,
-                learner_id=peer.pk,
-                milestone_slug="python",
-                status=status,
-                version=version,
-            )
-        progress_update(
-            actor=world.mentor,
-            cohort_id=world.cohort.pk,
-            learner_id=peer.pk,
-            milestone_slug="python",
-            status="completed",
-            score=88,
-            version=3,
-        )
 
     async with gql_socket(world.learner.user) as learner, gql_socket(world.mentor) as mentor:
         await learner.subscribe("l", EVENTS, {"c": world.cohort.pk})
         await mentor.subscribe("m", EVENTS, {"c": world.cohort.pk})
         await asyncio.sleep(0.1)
-        await database_sync_to_async(complete_peer)()
+        await database_sync_to_async(complete)(world, peer, 88)
         seen_by_learner = [await learner.recv() for _ in range(3)][-1]
         seen_by_mentor = [await mentor.recv() for _ in range(3)][-1]
         assert seen_by_learner["payload"]["data"]["cohortEvents"]["data"]["score"] is None
@@ -262,37 +254,9 @@ async def test_one_execution_per_form_of_the_event_whoever_comes_first(world, mo
     that order: two executions, and each gets the form it may see."""
     from dashboard.services.progress import progress_update
 
-    calls = []
-    original = graphql_ws._Operation._execute
-
-    def counting(self, root):
-        calls.append(root.seq)
-        return original(self, root)
-
     subject = world.learners[1]
-
-    def grade_subject():
-        for status, version in (("in_progress", 1), ("submitted", 2)):
-            progress_update(
-                actor=subject.user,
-                cohort_id=world.cohort.pk,
-                learner_id=subject.pk,
-                milestone_slug="python",
-                status=status,
-                version=version,
-            )
-        return progress_update(
-            actor=world.mentor,
-            cohort_id=world.cohort.pk,
-            learner_id=subject.pk,
-            milestone_slug="python",
-            status="completed",
-            score=91,
-            version=3,
-        )
-
-    await database_sync_to_async(grade_subject)()  # the first two, outside the count
-    monkeypatch.setattr(graphql_ws._Operation, "_execute", counting)
+    await database_sync_to_async(complete)(world, subject, 91)  # before the count
+    calls = count_executions(monkeypatch)
     async with contextlib.AsyncExitStack() as stack:
         peer = await stack.enter_async_context(gql_socket(world.learner.user))
         own = await stack.enter_async_context(gql_socket(subject.user))
@@ -318,14 +282,7 @@ async def test_one_execution_per_form_of_the_event_whoever_comes_first(world, mo
 
 
 async def test_one_execution_per_event_for_many_subscribers(world, monkeypatch):
-    calls = []
-    original = graphql_ws._Operation._execute
-
-    def counting(self, root):
-        calls.append(root.seq)
-        return original(self, root)
-
-    monkeypatch.setattr(graphql_ws._Operation, "_execute", counting)
+    calls = count_executions(monkeypatch)
     async with contextlib.AsyncExitStack() as stack:
         socks = [await stack.enter_async_context(gql_socket(world.mentor)) for _ in range(5)]
         for i, sock in enumerate(socks):
