@@ -339,11 +339,13 @@ def test_matrix_is_keyboard_reachable_and_labelled(person) -> None:
     # Sorting by completion, then by name, both from the keyboard.
     page.get_by_role("button", name="Sort by completion").press("Enter")
     expect(page.locator("th.col-pct")).to_have_attribute("aria-sort", "descending")
-    pcts = page.locator("#matrix tbody td.col-pct").all_inner_texts()
-    values = [float(p.rstrip("%")) for p in pcts]
+    # textContent, not innerText: rows out of view skip layout (content-visibility: auto),
+    # and Chromium may give their innerText as "".
+    pcts = page.locator("#matrix tbody td.col-pct").all_text_contents()
+    values = [float(p.strip().rstrip("%")) for p in pcts]
     assert values == sorted(values, reverse=True)
     page.get_by_role("button", name="Sort by name").press("Enter")
-    names = page.locator("#matrix tbody .learner-name").all_inner_texts()
+    names = [n.strip() for n in page.locator("#matrix tbody .learner-name").all_text_contents()]
     assert len(names) > 10
     assert page.evaluate(
         "(names) => names.every((n, i) => i === 0 || names[i - 1].localeCompare(n) <= 0)", names
