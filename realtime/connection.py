@@ -108,9 +108,10 @@ class Connection:
         return direct is not None and not self.closed and not self.outbox and direct.ready()
 
     def writable_now(self) -> bool:
-        """Whether bytes written to the socket now go out in order: ``_direct_ok`` and
+        """Whether bytes written to the socket now go out in order: as ``_direct_ok``, and
         nothing left in the transport's own buffer either (the native send's test)."""
-        return self._direct_ok() and not self.direct.transport.get_write_buffer_size()  # type: ignore[union-attr]
+        direct = self.direct
+        return direct is not None and not self.closed and not self.outbox and direct.idle()
 
     # The three write paths -----------------------------------------------------------
 

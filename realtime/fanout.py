@@ -166,34 +166,46 @@ class Fanout:
         slice; the rest, and all when the extension is missing, go through
         ``Connection.push``. A socket still replaying buffers the frames.
         """
-        first, last = forms.first, forms.last
-        audiences: list[_Audience] = []
+        first, last, full = forms.first, forms.last, forms.full
+        # The full form's sockets (mentors, staff; learners when nothing is private) are
+        # gathered in locals; other forms' in their ``_Audience``.
+        fds, direct = full.fds, full.direct
+        add_fd, add_conn = fds.append, direct.append
+        others: list[_Audience] = []
         for sub in subs:
             conn = sub.conn
-            audience = forms.audience_for(sub.viewer)
-            events = audience.events
+            viewer = sub.viewer  # None: sees the full form, without a call
             if not sub.live:
                 if not conn.closed:
+                    events = (full if viewer is None else forms.audience_for(viewer)).events
                     sub.buffer.extend((seq, text) for seq, text, _ in events)
                 continue
             if last <= sub.last_seq:
                 continue
+            audience = full if viewer is None else forms.audience_for(viewer)
             if first > sub.last_seq:  # all of them are new to it: the common case
                 sub.last_seq = sub.pushed = last
-                if conn.fd >= 0 and conn.writable_now():
-                    if not audience.direct:
-                        audiences.append(audience)
-                    audience.fds.append(conn.fd)
-                    audience.direct.append(conn)
-                elif len(events) == 1:
-                    conn.push(events[0][1], audience.data)
+                fd = conn.fd
+                if fd >= 0 and conn.writable_now():
+                    if audience is full:
+                        add_fd(fd)
+                        add_conn(conn)
+                    else:
+                        if not audience.direct:
+                            others.append(audience)
+                        audience.fds.append(fd)
+                        audience.direct.append(conn)
+                elif len(audience.events) == 1:
+                    conn.push(audience.events[0][1], audience.data)
                 else:
-                    conn.push_many(events)
+                    conn.push_many(audience.events)
                 continue
-            fresh = [e for e in events if e[0] > sub.last_seq]
+            fresh = [e for e in audience.events if e[0] > sub.last_seq]
             sub.last_seq = sub.pushed = fresh[-1][0]
             conn.push_many(fresh)
-        for audience in audiences:
+        if direct:
+            self._send_native(full)
+        for audience in others:
             self._send_native(audience)
 
     def _send_native(self, audience: _Audience) -> None:

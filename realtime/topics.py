@@ -42,8 +42,9 @@ class Subscription:
     def __init__(self, conn: Connection, topic: Topic, viewer: Viewer | None = None) -> None:
         self.conn = conn
         self.topic = topic
-        # What this socket may see of scores and risk (None: everything, as for mentors).
-        self.viewer = viewer
+        # What this socket may not see of scores and risk: None when it sees everything
+        # (mentors, staff), so the fan-out tells the common case by one test.
+        self.viewer = None if viewer is None or viewer.sees_all else viewer
         self.live = False
         self.last_seq = 0  # events up to here are covered (sent, or before ``seq``)
         self.pushed = 0  # the newest event actually queued to the socket

@@ -102,6 +102,18 @@ class DirectSocket:
         proto = self.proto
         return proto.writable.is_set() and not proto.close_sent and not self.transport.is_closing()
 
+    def idle(self) -> bool:
+        """Whether bytes written to the descriptor now reach the peer in order: no close
+        sent, the transport open and nothing waiting in its buffer (the native send's
+        test). An empty buffer also means not paused: asyncio's flow control resumes a
+        protocol before its transport's buffer can empty, so ``writable`` is not read."""
+        transport = self.transport
+        return (
+            not self.proto.close_sent
+            and not transport.is_closing()
+            and not transport.get_write_buffer_size()
+        )
+
 
 def plain_socket_fd(transport: Any) -> int:
     """Return the descriptor of ``transport``'s socket when bytes written to it reach the

@@ -166,6 +166,14 @@ def check_compare_codes(stdout: str) -> None:
     assert "error" not in rows[0] and rows[0].count("delivered") == 2, rows[0]
 
 
+def check_fanout_slice(stdout: str) -> None:
+    rows = [line.split(" ", 2) for line in stdout.splitlines() if line.startswith("1 ")]
+    assert [code for _, code, _ in rows] == ["old", "new"], stdout
+    for _, _, report in rows:
+        figures = json.loads(report)
+        assert figures["native_sends"] == 4 * 3 and figures["median_ns_per_socket"] > 0
+
+
 FANOUT = ["--clients", "3", "--rate", "2", "--duration", "1", "--warmup", "0", "--drain", "2"]
 FANOUT += ["--workers", "1", "--users", "1", "--learners", "2"]
 
@@ -229,6 +237,13 @@ RUNS: dict[str, tuple[Callable[[], list[str]], Callable[[str], None]]] = {
     "snapshot_cache_overhead": (
         lambda: ["bench/snapshot_cache.py", "overhead", "-n", "100"],
         check_snapshot_overhead,
+    ),
+    "fanout_slice": (
+        lambda: [
+            "bench/fanout_slice.py",
+            *("--old", ".", "--rounds", "1", "--sockets", "4", "--fanouts", "3"),
+        ],
+        check_fanout_slice,
     ),
     "send_floor": (
         lambda: ["bench/send_floor.py", "--sockets", "4", "--rounds", "2"],

@@ -5,6 +5,7 @@ silently in production as a slower or ruder server."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 
@@ -109,3 +110,65 @@ def test_a_protocol_missing_an_attribute_turns_direct_writes_off(fake_uvicorn, c
         assert uvicorn_ws.direct_socket(proto.send, native=True) is None
     assert not fake_uvicorn.active
     assert "writable" in caplog.text
+
+
+class _Paused(asyncio.Protocol):
+    """A server side that records flow control, as uvicorn's protocol does."""
+
+    def __init__(self, made: asyncio.Future) -> None:
+        self.made = made
+        self.paused = False
+
+    def connection_made(self, transport):
+        self.transport = transport
+        self.made.set_result(self)
+
+    def pause_writing(self):
+        self.paused = True
+
+    def resume_writing(self):
+        self.paused = False
+
+
+async def _idle_follows_the_transport() -> None:
+    import socket
+
+    loop = asyncio.get_running_loop()
+    made: asyncio.Future = loop.create_future()
+    server = await loop.create_server(lambda: _Paused(made), "127.0.0.1", 0)
+    client = socket.create_connection(server.sockets[0].getsockname()[:2])
+    client.setblocking(False)
+    proto = await made
+    proto.close_sent = False
+    direct = uvicorn_ws.DirectSocket(proto, -1)
+    assert direct.idle()
+    while not proto.paused:  # a peer that does not read: the buffer fills, writing pauses
+        proto.transport.write(b"x" * 65536)
+        await asyncio.sleep(0)
+    assert proto.transport.get_write_buffer_size() > 0 and not direct.idle()
+    # The peer reads: the protocol is resumed before (never after) the buffer empties,
+    # which is what lets ``idle`` skip the protocol's ``writable`` event.
+    for _ in range(100_000):
+        with contextlib.suppress(BlockingIOError):
+            client.recv(1 << 20)
+        await asyncio.sleep(0)
+        if not proto.transport.get_write_buffer_size():
+            break
+    assert not proto.transport.get_write_buffer_size()
+    assert not proto.paused and direct.idle()
+    proto.close_sent = True
+    assert not direct.idle()
+    proto.close_sent = False
+    proto.transport.close()
+    assert not direct.idle()
+    client.close()
+    server.close()
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_idle_is_false_while_bytes_wait_and_an_empty_buffer_means_resumed(loop):
+    """``DirectSocket.idle``, the native send's per-socket test, reads no ``writable``:
+    under asyncio's and uvloop's flow control an empty buffer means resumed."""
+    import uvloop
+
+    (uvloop.run if loop == "uvloop" else asyncio.run)(_idle_follows_the_transport())
