@@ -127,7 +127,7 @@ async def _measure(sockets: int, fanouts: int, send: bool = True) -> dict:
     else:  # the code before the split: Hub._fan_slice
         from realtime.hub import Connection, Hub, Subscription, Topic  # type: ignore
 
-        topic = Topic("cohort:1", "cohort.1", 1, loop) if _takes_four(Topic) else Topic("cohort:1")
+        topic = Topic("cohort:1", "cohort.1", 1, loop)
         subs = []
         for transport in accepted:
             conn = Connection(hub, _noop_send)
@@ -172,12 +172,6 @@ async def _measure(sockets: int, fanouts: int, send: bool = True) -> dict:
 
 async def _noop_send(message: dict) -> None:  # pragma: no cover - never reached
     pass
-
-
-def _takes_four(cls: type) -> bool:
-    import inspect
-
-    return len(inspect.signature(cls).parameters) >= 4
 
 
 def main() -> None:

@@ -286,9 +286,7 @@ class LiveConsumer(AsyncConsumer):
             await self._close(protocol.CLOSE_SERVICE_RESTART)
         except DatabaseError:
             logger.warning("subscribe to %s failed: the database could not be read", topic)
-            raise ClientError(
-                protocol.ERR_UNAVAILABLE, "The events could not be read; subscribe again."
-            ) from None
+            raise ClientError(protocol.ERR_UNAVAILABLE, protocol.UNAVAILABLE_MESSAGE) from None
 
     def _unsubscribe(self, frame: protocol.UnsubscribeFrame, ref: Any) -> None:
         conn = self.conn

@@ -175,14 +175,13 @@ class Fanout:
         for sub in subs:
             conn = sub.conn
             viewer = sub.viewer  # None: sees the full form, without a call
+            audience = full if viewer is None else forms.audience_for(viewer)
             if not sub.live:
                 if not conn.closed:
-                    events = (full if viewer is None else forms.audience_for(viewer)).events
-                    sub.buffer.extend((seq, text) for seq, text, _ in events)
+                    sub.buffer.extend((seq, text) for seq, text, _ in audience.events)
                 continue
             if last <= sub.last_seq:
                 continue
-            audience = full if viewer is None else forms.audience_for(viewer)
             if first > sub.last_seq:  # all of them are new to it: the common case
                 sub.last_seq = sub.pushed = last
                 fd = conn.fd

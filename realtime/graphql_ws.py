@@ -421,12 +421,11 @@ class GraphQLWSConsumer(AsyncConsumer):
                 await self._start(op_id, prepared)
             except DatabaseError:
                 logger.warning("subscription %s failed: the database could not be read", op_id)
-                message = "The events could not be read; subscribe again."
                 op = self.operations.get(op_id)
                 if op is not None:
-                    op.finish_with_error(UNAVAILABLE, message)
+                    op.finish_with_error(UNAVAILABLE, protocol.UNAVAILABLE_MESSAGE)
                 else:
-                    self._error(op_id, UNAVAILABLE, message)
+                    self._error(op_id, UNAVAILABLE, protocol.UNAVAILABLE_MESSAGE)
 
     def _error(self, op_id: str, code: str, message: str) -> None:
         self.send_text(_message(op_id, "error", _errors_json(code, message)))

@@ -240,6 +240,7 @@ ERR_TOO_MANY_TOPICS = "too_many_topics"
 ERR_ALREADY_AUTHENTICATED = "already_authenticated"
 ERR_RATE_LIMITED = "rate_limited"  # subscribes faster than WS_SUBSCRIBE_RATE
 ERR_UNAVAILABLE = "unavailable"  # the database could not be read: subscribe again later
+UNAVAILABLE_MESSAGE = "The events could not be read; subscribe again."
 # Not sent: a socket whose first frame is not a valid ``auth`` is closed with 4401.
 ERR_UNAUTHENTICATED = "unauthenticated"
 

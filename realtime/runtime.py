@@ -5,7 +5,7 @@ interpreter's defaults were not made for that. What is tuned, and how to turn it
 (figures: docs/performance.md):
 
 - No start-up freeze: a ``gc.freeze()`` once the server had started won nothing in a
-  same-run A/B (docs/performance.md, "The two knobs without a figure"); the heap
+  same-run A/B (docs/performance.md, "The runtime knobs and slicing"); the heap
   policy's first freeze (at 100 sockets) takes the start-up objects out of full passes.
 - **The heap policy** (``HeapPolicy``, ticked by the hub's sweep): sockets' objects
   frozen step by step as they open, the young passes run on a schedule, thaw and
