@@ -114,6 +114,9 @@ const nav = createNavigation({
   notify,
 });
 
+// The page's content shows once there is something in it, or something to say (styles.css).
+const reveal = () => delete document.body.dataset.loading;
+
 function renderAll() {
   const started = performance.now();
   const s = state();
@@ -124,6 +127,7 @@ function renderAll() {
   renderPresence($("presence"), s, app.me);
   cache.render();
   nav.refresh();
+  reveal();
   performance.measure("dashboard.render-all", { start: started, end: performance.now() });
 }
 
@@ -351,6 +355,7 @@ async function boot() {
   app.cohorts = await api.cohorts();
   if (app.cohorts.length === 0) {
     $("cohort-title").textContent = "You are not in any cohort yet.";
+    reveal();
     return;
   }
   const first = nav.start();
@@ -371,6 +376,7 @@ async function boot() {
 }
 
 boot().catch(async (error) => {
+  reveal();
   await checkSession(error);
   if (app.sync.phase !== "ended") notify(`The dashboard could not load. ${errorSentence(error)}`, "warn", 600_000);
 });
