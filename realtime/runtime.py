@@ -148,7 +148,8 @@ class HeapPolicy:
     collector's own full passes are held (they would now come every few seconds, each
     walking every renewed object): every ``full_every`` ticks the policy runs one.
     Freezing the survivors at every tick instead was measured and rejected: the server
-    spent ~20 % more CPU and the latencies doubled (docs/performance.md, session 6).
+    spent ~20 % more CPU and the latencies doubled (docs/performance-history.md, "What
+    session 6 changed").
 
     Objects that die while frozen are freed by reference counting, but cycles among them
     are not, and a socket count that stays flat while sockets close and others open

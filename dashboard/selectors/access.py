@@ -22,7 +22,8 @@ def cohort_role(*, user: User | AnonymousUser, cohort_id: int) -> Role | None:
     if getattr(user, "is_staff", False):
         return "staff" if Cohort.objects.filter(pk=cohort_id).exists() else None
     # Every request that names a cohort asks this: written out, the query costs ~0.07 ms
-    # of CPU against ~0.6 ms built by the ORM (docs/performance.md, session 6).
+    # of CPU against ~0.6 ms built by the ORM (docs/performance-history.md, "What
+    # session 6 changed").
     with connection.cursor() as cursor:
         cursor.execute(_MEMBER_ROLE, [user.pk, cohort_id])
         row = cursor.fetchone()

@@ -136,7 +136,8 @@ def progress_update(
 # Every progress write runs them. Built with the ORM (``select_for_update`` with two levels
 # of ``select_related`` and a filter across joins, then ``save(update_fields=...)``), they
 # cost ~2.3 ms of CPU per write in Django's query building; written out, ~0.6 ms
-# (docs/performance.md, session 6). Both run on SQLite and PostgreSQL.
+# (docs/performance-history.md, "What session 6 changed"). Both run on SQLite and
+# PostgreSQL.
 
 _CELL = """
 SELECT p.id, p.learner_id, p.milestone_id, p.cohort_id, p.status, p.score, p.version,
