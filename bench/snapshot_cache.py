@@ -14,7 +14,8 @@ optionally cached on Redis, and loads the snapshot of one cohort through each.
 ``simulate`` serves the demo with the simulator on, loads snapshots of random cohorts
 and the cohort list at a fixed rate, then reads the 60 s window of /api/metrics/cache/.
 
-Ports 8300-8399 (``--port`` moves the first), database /tmp/metrics.sqlite3 (the bench's own;
+Ports: free ones the OS picks (``--port P`` fixes the servers': compare's cached server on
+P, uncached P+1, on Redis P+2), database /tmp/metrics.sqlite3 (the bench's own;
 never the repo's; ``BENCH_TMPDIR`` moves it: tests/bench/test_bench_smoke.py).
 """
 
@@ -27,6 +28,7 @@ import os
 import random
 import secrets
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -168,6 +170,17 @@ def seed() -> None:
     shutil.copy(SEED_COPY, SQLITE)
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_for(args: argparse.Namespace, offset: int) -> int:
+    """Return ``--port`` plus ``offset``, or a free port when none was given."""
+    return args.port + offset if args.port else free_port()
+
+
 @contextmanager
 def server(port: int, **env: str) -> Iterator[str]:
     proc = subprocess.Popen(
@@ -184,6 +197,9 @@ def server(port: int, **env: str) -> Iterator[str]:
                     break
             except httpx.HTTPError:
                 pass
+            # Exited (its port taken, say): said now, not after 30 s of asking another.
+            if proc.poll() is not None:
+                raise RuntimeError(f"the server on port {port} exited ({proc.returncode})")
             if time.monotonic() > deadline:
                 raise RuntimeError("the server did not start")
             time.sleep(0.2)
@@ -241,14 +257,14 @@ def snapshot_run(base: str, rate: float, duration: float) -> dict:
 def compare(args: argparse.Namespace) -> None:
     seed()
     runs = {}
-    with server(args.port) as base:
+    with server(port_for(args, 0)) as base:
         runs["cached (locmem)"] = snapshot_run(base, args.rate, args.duration)
     seed()
-    with server(args.port + 1, DJANGO_SETTINGS_MODULE="bench.nocache_settings") as base:
+    with server(port_for(args, 1), DJANGO_SETTINGS_MODULE="bench.nocache_settings") as base:
         runs["uncached"] = snapshot_run(base, args.rate, args.duration)
     if args.redis:
         seed()
-        with redis_server(8390) as url, server(args.port + 2, REDIS_URL=url) as base:
+        with redis_server(free_port()) as url, server(port_for(args, 2), REDIS_URL=url) as base:
             pump = subprocess.Popen(
                 [PYTHON, "manage.py", "metrics_pump"], cwd=ROOT, env=_env(REDIS_URL=url)
             )
@@ -267,7 +283,7 @@ def compare(args: argparse.Namespace) -> None:
 
 def simulate(args: argparse.Namespace) -> None:
     seed()
-    with server(args.port, SIMULATE="1", SIMULATE_INTERVAL=str(args.interval)) as base:
+    with server(port_for(args, 0), SIMULATE="1", SIMULATE_INTERVAL=str(args.interval)) as base:
         token = token_for(base, args.user)
         headers = {"Authorization": f"Bearer {token}"}
         cohorts = [c["id"] for c in httpx.get(f"{base}/api/cohorts/", headers=headers).json()]
@@ -325,14 +341,14 @@ def main() -> None:
     p.add_argument("--rate", type=float, default=20)
     p.add_argument("--duration", type=float, default=30)
     p.add_argument("--redis", action="store_true", help="also cached on a private Redis")
-    p.add_argument("--port", type=int, default=8301, help="cached; uncached +1, Redis +2")
+    p.add_argument("--port", type=int, default=0, help="cached; uncached +1, on Redis +2 (0: free)")
     p.set_defaults(run=compare)
     p = sub.add_parser("simulate", help="the hit ratio with the demo simulator on")
     p.add_argument("--rate", type=float, default=5)
     p.add_argument("--duration", type=float, default=90)
     p.add_argument("--interval", type=float, default=2.0, help="SIMULATE_INTERVAL")
     p.add_argument("--user", default="mentor", help="mentor: one cohort; admin: all of them")
-    p.add_argument("--port", type=int, default=8304)
+    p.add_argument("--port", type=int, default=0, help="0: a free one")
     p.set_defaults(run=simulate)
     p = sub.add_parser("overhead", help="the instrumentation's cost per cache operation")
     p.add_argument("-n", type=int, default=100_000)

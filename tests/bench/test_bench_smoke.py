@@ -222,7 +222,8 @@ RUNS: dict[str, tuple[Callable[[], list[str]], Callable[[str], None]]] = {
     "snapshot_cache_compare": (
         lambda: [
             "bench/snapshot_cache.py",
-            *("compare", "--rate", "2", "--duration", "0.5", "--port", str(free_port())),
+            # No --port: each server on a free port of its own (port+1 may be another's).
+            *("compare", "--rate", "2", "--duration", "0.5"),
         ],
         check_snapshot_compare,
     ),
@@ -230,7 +231,6 @@ RUNS: dict[str, tuple[Callable[[], list[str]], Callable[[str], None]]] = {
         lambda: [
             "bench/snapshot_cache.py",
             *("simulate", "--rate", "2", "--duration", "0.5", "--interval", "0.2"),
-            *("--port", str(free_port())),
         ],
         check_snapshot_simulate,
     ),
