@@ -28,7 +28,6 @@ import os
 import random
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,6 +41,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.fanout import free_port  # noqa: E402
 from dashboard import serve  # noqa: E402  (after the path)
 
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
@@ -168,12 +168,6 @@ def seed() -> None:
     for suffix in ("-wal", "-shm"):
         Path(f"{SQLITE}{suffix}").unlink(missing_ok=True)
     shutil.copy(SEED_COPY, SQLITE)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def port_for(args: argparse.Namespace, offset: int) -> int:

@@ -126,6 +126,11 @@ def slow_api(page: Page, seconds: float = 0.3) -> None:
     page.route("**/api/**", hold)
 
 
+def watched_on_a_slow_connection(page: Page) -> None:
+    page.add_init_script(CLS_OBSERVER)
+    slow_api(page)
+
+
 def assert_nothing_moved_up_or_down(page: Page) -> None:
     """A shift in the top bar's line (a name filled in) is tolerable; content pushed down
     the page, however little, is what makes people lose their place."""
@@ -146,11 +151,7 @@ def painted_before_the_snapshot(page: Page) -> bool:
 
 
 def test_the_mentor_page_shifts_its_layout_by_at_most_0_05(person) -> None:
-    def before(page: Page) -> None:
-        page.add_init_script(CLS_OBSERVER)
-        slow_api(page)
-
-    page = person("mentor", before=before).page
+    page = person("mentor", before=watched_on_a_slow_connection).page
     expect(page.locator("#cache")).to_contain_text("Hit ratio", timeout=5000)
     page.wait_for_timeout(1000)
     assert painted_before_the_snapshot(page)
@@ -170,11 +171,7 @@ def test_the_mentor_page_shifts_its_layout_by_at_most_0_05(person) -> None:
 def test_a_learner_on_a_phone_on_a_slow_connection_sees_no_layout_shift(person) -> None:
     # Their own milestones open above the matrix, the title wraps and the figures take two
     # rows: all of it must arrive in place, not push the page down while they read it.
-    def before(page: Page) -> None:
-        page.add_init_script(CLS_OBSERVER)
-        slow_api(page)
-
-    page = person("learner", before=before, **PHONE).page
+    page = person("learner", before=watched_on_a_slow_connection, **PHONE).page
     expect(page.locator("#mine-panel")).to_be_visible()
     page.wait_for_timeout(1000)
     assert painted_before_the_snapshot(page)
